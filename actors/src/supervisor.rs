@@ -1,0 +1,231 @@
+//! The supervisor: starts every subsystem actor, restarts the ones that stop,
+//! and tells callers how each is doing.
+//!
+//! Subsystem actors run on one dedicated arbiter thread so that work in them
+//! never competes with the HTTP workers' event loops. Each runs under
+//! `actix::Supervisor`, which restarts an actor when it stops; handlers turn a
+//! panic into a stop (see [`guarded`]) because actix does not restart an actor
+//! that panicked. While an actor is down, [`Subsystem::ask`] answers
+//! `Unavailable` ("restarting, retry") instead of hanging.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::{Actor, Addr, Arbiter, Handler, MailboxError, Message};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::error::{ActorError, ActorResult};
+use crate::net::NetActor;
+
+/// How long a caller waits for a subsystem to take a message and answer,
+/// unless the message itself carries a longer deadline.
+pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Settings the subsystems need at start.
+#[derive(Debug, Clone, Default)]
+pub struct SubsystemsConfig {}
+
+/// Whether a subsystem is taking messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubsystemState {
+    /// Started and taking messages.
+    Running,
+    /// Stopped after a fault; the supervisor is bringing it back.
+    Restarting,
+}
+
+/// One subsystem's state as `server_info` reports it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SubsystemStatus {
+    /// The subsystem's name (`net`, `dns`, `terminal`…).
+    pub name: String,
+    /// Whether it is taking messages.
+    pub state: SubsystemState,
+    /// How many times it was restarted since the server started.
+    pub restarts: u64,
+}
+
+/// Shared between a subsystem actor and its handle: the actor updates it from
+/// its lifecycle hooks, the handle reads it for `server_info`.
+#[derive(Debug, Default)]
+pub struct Health {
+    state: AtomicU8,
+    restarts: AtomicU64,
+}
+
+impl Health {
+    const RUNNING: u8 = 0;
+    const RESTARTING: u8 = 1;
+
+    /// Called from `Actor::started`.
+    pub fn mark_running(&self) {
+        self.state.store(Self::RUNNING, Ordering::SeqCst);
+    }
+
+    /// Called from `Actor::stopping`: until `started` runs again, calls fail fast.
+    pub fn mark_down(&self) {
+        self.state.store(Self::RESTARTING, Ordering::SeqCst);
+    }
+
+    /// Called from `Supervised::restarting`.
+    pub fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The current state.
+    pub fn state(&self) -> SubsystemState {
+        match self.state.load(Ordering::SeqCst) {
+            Self::RUNNING => SubsystemState::Running,
+            _ => SubsystemState::Restarting,
+        }
+    }
+
+    /// Restarts so far.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::SeqCst)
+    }
+}
+
+/// A handle to one supervised subsystem actor.
+pub struct Subsystem<A: Actor> {
+    name: &'static str,
+    addr: Addr<A>,
+    health: Arc<Health>,
+}
+
+impl<A: Actor> Clone for Subsystem<A> {
+    fn clone(&self) -> Self {
+        Subsystem {
+            name: self.name,
+            addr: self.addr.clone(),
+            health: self.health.clone(),
+        }
+    }
+}
+
+impl<A: Actor> Subsystem<A> {
+    /// Sends `msg` and waits for the answer, at most `DEFAULT_ASK_TIMEOUT`.
+    pub async fn ask<M, R>(&self, msg: M) -> ActorResult<R>
+    where
+        A: Handler<M>,
+        A::Context: actix::dev::ToEnvelope<A, M>,
+        M: Message<Result = ActorResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.ask_within(msg, DEFAULT_ASK_TIMEOUT).await
+    }
+
+    /// Sends `msg` and waits for the answer at most `timeout`.
+    pub async fn ask_within<M, R>(&self, msg: M, timeout: Duration) -> ActorResult<R>
+    where
+        A: Handler<M>,
+        A::Context: actix::dev::ToEnvelope<A, M>,
+        M: Message<Result = ActorResult<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        if self.health.state() != SubsystemState::Running {
+            return Err(self.restarting_error());
+        }
+        match self.addr.send(msg).timeout(timeout).await {
+            Ok(answer) => answer,
+            Err(MailboxError::Closed) => Err(self.restarting_error()),
+            Err(MailboxError::Timeout) => Err(ActorError::Timeout(format!(
+                "the {} subsystem did not answer within {} ms",
+                self.name,
+                timeout.as_millis()
+            ))),
+        }
+    }
+
+    fn restarting_error(&self) -> ActorError {
+        ActorError::Unavailable(format!(
+            "the {} subsystem is restarting, retry in a moment",
+            self.name
+        ))
+    }
+
+    /// This subsystem's state for `server_info`.
+    pub fn status(&self) -> SubsystemStatus {
+        SubsystemStatus {
+            name: self.name.to_string(),
+            state: self.health.state(),
+            restarts: self.health.restarts(),
+        }
+    }
+}
+
+/// Starts `make` under an `actix::Supervisor` on `arbiter`.
+fn supervise<A, F>(name: &'static str, arbiter: &Arbiter, make: F) -> Subsystem<A>
+where
+    A: Actor<Context = actix::Context<A>> + actix::Supervised,
+    F: FnOnce(Arc<Health>) -> A + Send + 'static,
+{
+    let health = Arc::new(Health::default());
+    let for_actor = health.clone();
+    let addr = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| make(for_actor));
+    Subsystem { name, addr, health }
+}
+
+/// Every subsystem of the server, started and watched.
+pub struct Supervisor {
+    /// Interfaces, ping, traceroute.
+    pub net: Subsystem<NetActor>,
+    started_at: Instant,
+    arbiter: Arbiter,
+}
+
+impl Supervisor {
+    /// Starts every subsystem actor. Must be called inside an actix system.
+    pub fn start(_config: SubsystemsConfig) -> Supervisor {
+        let arbiter = Arbiter::new();
+        let net = supervise("net", &arbiter, NetActor::new);
+        Supervisor {
+            net,
+            started_at: Instant::now(),
+            arbiter,
+        }
+    }
+
+    /// The state of every subsystem, in a stable order.
+    pub fn status(&self) -> Vec<SubsystemStatus> {
+        vec![self.net.status()]
+    }
+
+    /// Time since the subsystems were started.
+    pub fn uptime(&self) -> Duration {
+        self.started_at.elapsed()
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.arbiter.stop();
+    }
+}
+
+/// Runs a synchronous handler body; if it panics, stops the actor (so its
+/// supervisor restarts it) and answers `Internal` instead of killing the
+/// caller's future.
+pub fn guarded<A, T>(
+    ctx: &mut actix::Context<A>,
+    what: &str,
+    work: impl FnOnce() -> ActorResult<T>,
+) -> ActorResult<T>
+where
+    A: Actor<Context = actix::Context<A>>,
+{
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(answer) => answer,
+        Err(_) => {
+            log::error!("{what} panicked; restarting its actor");
+            actix::ActorContext::stop(ctx);
+            Err(ActorError::Internal(format!(
+                "{what} failed inside termbridge; the subsystem is restarting"
+            )))
+        }
+    }
+}

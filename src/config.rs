@@ -1,0 +1,326 @@
+//! Configuration: TOML file, then `TERMBRIDGE_*` environment, then command-line
+//! flags (flags win), plus the bearer token and where it is kept.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:1985";
+/// The largest request body accepted, in bytes.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Settings as they may appear in the TOML file (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    /// Listen address, e.g. `127.0.0.1:1985`.
+    pub bind: Option<String>,
+    /// Allow binding to a non-loopback address.
+    pub allow_remote: Option<bool>,
+    /// A fixed bearer token (otherwise one is generated and kept in the token file).
+    pub token: Option<String>,
+    /// Where the generated token is kept (default: `<config dir>/token`).
+    pub token_file: Option<PathBuf>,
+    /// Extra `Origin` values allowed to call the server (browser pages).
+    pub allowed_origins: Option<Vec<String>>,
+    /// Extra `Host` names accepted when bound to loopback.
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+/// Values given on the command line or in the environment; `None` = not given.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--bind` / `TERMBRIDGE_BIND`.
+    pub bind: Option<String>,
+    /// `--allow-remote` / `TERMBRIDGE_ALLOW_REMOTE`.
+    pub allow_remote: Option<bool>,
+    /// `TERMBRIDGE_TOKEN`.
+    pub token: Option<String>,
+}
+
+/// The server's resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Whether a non-loopback bind was explicitly allowed.
+    pub allow_remote: bool,
+    /// The bearer token every protected request must carry.
+    pub token: String,
+    /// Where the token came from, for the start-up line (never the token itself).
+    pub token_source: String,
+    /// Extra allowed `Origin` values.
+    pub allowed_origins: Vec<String>,
+    /// Extra allowed `Host` names.
+    pub allowed_hosts: Vec<String>,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// A configuration problem, said plainly.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for termbridge.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The token file could not be written or read.
+    #[error("token file {path}: {source}")]
+    Token {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// A configuration with defaults and the given token, for embedding and tests.
+    pub fn with_token(token: impl Into<String>) -> Config {
+        Config {
+            bind: DEFAULT_BIND.parse().expect("default bind address parses"),
+            allow_remote: false,
+            token: token.into(),
+            token_source: "given by the caller".to_string(),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    /// Builds the configuration from the file (if any), then the overrides;
+    /// generates and stores a token when none is configured.
+    pub fn load(
+        file: Option<&Path>,
+        config_dir: &Path,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let default_file = config_dir.join("config.toml");
+        let file_config = match file {
+            Some(path) => read_file_config(path)?,
+            None if default_file.exists() => read_file_config(&default_file)?,
+            None => FileConfig::default(),
+        };
+        let bind_text = overrides
+            .bind
+            .clone()
+            .or(file_config.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "invalid bind address {bind_text:?}: expected IP:PORT such as 127.0.0.1:1985 or [::1]:1985"
+            ))
+        })?;
+        let allow_remote = overrides
+            .allow_remote
+            .or(file_config.allow_remote)
+            .unwrap_or(false);
+        if !bind.ip().is_loopback() && !allow_remote {
+            return Err(ConfigError::Invalid(format!(
+                "refusing to listen on non-loopback address {bind}: anyone who can reach it could \
+                 try the token. Pass --allow-remote (or allow_remote = true) if you mean it."
+            )));
+        }
+        let (token, token_source) = match overrides.token.clone().or(file_config.token) {
+            Some(token) => {
+                check_token(&token)?;
+                (
+                    token,
+                    "configuration (TERMBRIDGE_TOKEN or config file)".to_string(),
+                )
+            }
+            None => {
+                let path = file_config
+                    .token_file
+                    .unwrap_or_else(|| config_dir.join("token"));
+                let token = load_or_create_token(&path)?;
+                (token, path.display().to_string())
+            }
+        };
+        Ok(Config {
+            bind,
+            allow_remote,
+            token,
+            token_source,
+            allowed_origins: file_config.allowed_origins.unwrap_or_default(),
+            allowed_hosts: file_config.allowed_hosts.unwrap_or_default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        })
+    }
+}
+
+/// The directory for config and token: `$TERMBRIDGE_CONFIG_DIR`, else the
+/// user's config dir (`~/.config/termbridge` on Linux).
+pub fn default_config_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("TERMBRIDGE_CONFIG_DIR") {
+        return PathBuf::from(dir);
+    }
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("termbridge")
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Tokens are sent in a header, so they must be printable ASCII without spaces.
+fn check_token(token: &str) -> Result<(), ConfigError> {
+    if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::Invalid(
+            "a configured token must be at least 16 printable ASCII characters without spaces"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// A new random 256-bit token, hex-encoded.
+pub fn generate_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Reads the token file, creating it (mode 0600) with a fresh token if absent.
+pub fn load_or_create_token(path: &Path) -> Result<String, ConfigError> {
+    let err = |source| ConfigError::Token {
+        path: path.to_path_buf(),
+        source,
+    };
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            let token = text.trim().to_string();
+            check_token(&token)?;
+            Ok(token)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_token(path, &generate_token()),
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Writes a new token to `path` with mode 0600 and returns it.
+pub fn write_token(path: &Path, token: &str) -> Result<String, ConfigError> {
+    let err = |source| ConfigError::Token {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp).map_err(err)?;
+    file.write_all(format!("{token}\n").as_bytes())
+        .map_err(err)?;
+    file.sync_all().map_err(err)?;
+    fs::rename(&tmp, path).map_err(err)?;
+    Ok(token.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_created_once_with_mode_0600_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("token");
+        let first = load_or_create_token(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert!(first.bytes().all(|b| b.is_ascii_hexdigit()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(load_or_create_token(&path).unwrap(), first);
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        fs::write(
+            &file,
+            "bind = \"127.0.0.1:2000\"\ntoken = \"file-token-0123456789\"\n",
+        )
+        .unwrap();
+        let from_file = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(from_file.bind.port(), 2000);
+        assert_eq!(from_file.token, "file-token-0123456789");
+        let overrides = Overrides {
+            bind: Some("127.0.0.1:3000".into()),
+            token: Some("env-token-0123456789".into()),
+            ..Overrides::default()
+        };
+        let flagged = Config::load(Some(&file), dir.path(), &overrides).unwrap();
+        assert_eq!(flagged.bind.port(), 3000);
+        assert_eq!(flagged.token, "env-token-0123456789");
+    }
+
+    #[test]
+    fn non_loopback_needs_explicit_permission() {
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            bind: Some("0.0.0.0:1985".into()),
+            token: Some("a-token-0123456789abcdef".into()),
+            ..Overrides::default()
+        };
+        let err = Config::load(None, dir.path(), &overrides).unwrap_err();
+        assert!(err.to_string().contains("--allow-remote"), "{err}");
+        let allowed = Overrides {
+            allow_remote: Some(true),
+            ..overrides
+        };
+        assert!(Config::load(None, dir.path(), &allowed).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        fs::write(&file, "bnd = \"x\"\n").unwrap();
+        let err = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+        let overrides = Overrides {
+            bind: Some("localhost".into()),
+            ..Overrides::default()
+        };
+        let err = Config::load(None, dir.path(), &overrides).unwrap_err();
+        assert!(err.to_string().contains("invalid bind address"), "{err}");
+    }
+}

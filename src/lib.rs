@@ -1,0 +1,81 @@
+//! termbridge: one server that lets programs and AI agents drive terminals
+//! and run network tools, over REST (OpenAPI 3 at `/openapi.json`) and MCP
+//! (streamable HTTP at `/mcp`), behind a bearer token.
+//!
+//! This crate holds the transports and the wiring; the subsystems live in
+//! `termbridge-actors`. [`run`] starts a server on a listener the caller
+//! bound, which is how the tests start real servers on `127.0.0.1:0`.
+
+pub mod auth;
+pub mod config;
+pub mod errors;
+pub mod mcp;
+pub mod rest;
+pub mod tools;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use termbridge_actors::{SubsystemsConfig, Supervisor};
+
+pub use config::Config;
+
+use crate::auth::Door;
+use crate::mcp::sessions::McpSessions;
+use crate::tools::{Progress, ToolContext};
+
+/// Everything the request handlers share.
+pub struct AppState {
+    /// The configuration the server started with.
+    pub config: Arc<Config>,
+    /// The subsystem actors.
+    pub subsystems: Arc<Supervisor>,
+    /// Live MCP sessions.
+    pub mcp_sessions: McpSessions,
+    /// The OpenAPI document, serialized once.
+    pub openapi: String,
+}
+
+impl AppState {
+    /// The context a tool call runs in.
+    pub fn tool_context(&self, progress: Progress) -> ToolContext {
+        ToolContext {
+            subsystems: self.subsystems.clone(),
+            config: self.config.clone(),
+            progress,
+        }
+    }
+}
+
+/// Starts the server on `listener`. Must be called inside an actix system
+/// (`#[actix_web::main]`, `#[actix_web::test]`); the returned `Server` runs
+/// when awaited or spawned, and its handle stops it.
+pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
+    let local = listener.local_addr()?;
+    let door = Arc::new(Door::new(&config, local));
+    let subsystems = Arc::new(Supervisor::start(SubsystemsConfig::default()));
+    let state = web::Data::new(AppState {
+        config: Arc::new(config),
+        subsystems,
+        mcp_sessions: McpSessions::default(),
+        openapi: rest::openapi::document().to_string(),
+    });
+    let server = HttpServer::new(move || {
+        let door = door.clone();
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(move |req, next| {
+                auth::guard(door.clone(), req, next)
+            }))
+            .configure(rest::routes)
+            .configure(mcp::http::routes)
+            .default_service(web::to(rest::not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(5)
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,138 @@
+//! The `termbridge` command: `serve`, `token`, `openapi`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use termbridge::config::{self, Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "termbridge",
+    version,
+    about = "Drive terminals and network tools over REST and MCP"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default command).
+    Serve(ServeArgs),
+    /// Print the bearer token (creating it if needed), or replace it.
+    Token {
+        /// Generate a new token and store it, invalidating the old one.
+        #[arg(long)]
+        rotate: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Print the OpenAPI 3 document.
+    Openapi,
+}
+
+#[derive(clap::Args, Default)]
+struct CommonArgs {
+    /// Config file (TOML). Default: <config dir>/config.toml if it exists.
+    #[arg(long, env = "TERMBRIDGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the config file and the token (default: ~/.config/termbridge).
+    #[arg(long, env = "TERMBRIDGE_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TERMBRIDGE_BIND")]
+    bind: Option<String>,
+    /// Allow listening on a non-loopback address.
+    #[arg(long, env = "TERMBRIDGE_ALLOW_REMOTE")]
+    allow_remote: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+impl CommonArgs {
+    fn config_dir(&self) -> PathBuf {
+        self.config_dir
+            .clone()
+            .unwrap_or_else(config::default_config_dir)
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args),
+        Command::Token { rotate, common } => token(rotate, &common),
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&termbridge::rest::openapi::document())
+                    .expect("document serializes")
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("termbridge: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(common: &CommonArgs, overrides: &Overrides) -> Result<Config, String> {
+    Config::load(common.config.as_deref(), &common.config_dir(), overrides)
+        .map_err(|e| e.to_string())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let overrides = Overrides {
+        bind: args.bind.clone(),
+        allow_remote: args.allow_remote.then_some(true),
+        token: std::env::var("TERMBRIDGE_TOKEN").ok(),
+    };
+    let config = load(&args.common, &overrides)?;
+    let listener = TcpListener::bind(config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if !local.ip().is_loopback() {
+        log::warn!(
+            "listening on non-loopback address {local}: anyone who can reach it can try the token"
+        );
+    }
+    let url = format!("http://{local}");
+    log::info!(
+        "termbridge {} listening on {url} (REST {url}/api/v1, OpenAPI {url}/openapi.json, MCP {url}/mcp); token from {}",
+        env!("CARGO_PKG_VERSION"),
+        config.token_source
+    );
+    // The person starting the server needs the token to connect; it goes to
+    // stdout only, never into the log.
+    println!("termbridge listening on {url}");
+    println!("MCP endpoint:  {url}/mcp");
+    println!("Bearer token:  {}", config.token);
+    println!("Token file:    {}", config.token_source);
+    actix_web::rt::System::new().block_on(async move {
+        let server = termbridge::run(listener, config).map_err(|e| e.to_string())?;
+        server.await.map_err(|e| e.to_string())
+    })
+}
+
+fn token(rotate: bool, common: &CommonArgs) -> Result<(), String> {
+    let path = common.config_dir().join("token");
+    let token = if rotate {
+        config::write_token(&path, &config::generate_token()).map_err(|e| e.to_string())?
+    } else {
+        config::load_or_create_token(&path).map_err(|e| e.to_string())?
+    };
+    println!("{token}");
+    Ok(())
+}

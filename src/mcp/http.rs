@@ -1,0 +1,294 @@
+//! MCP over streamable HTTP at `/mcp` and `/mcp/`.
+//!
+//! POST carries one JSON-RPC message (or, in protocol 2025-03-26, a batch).
+//! Requests are answered with `application/json`, except a `tools/call` that
+//! carries a progress token from a client accepting `text/event-stream`: that
+//! one is answered as an SSE stream of progress notifications ending with the
+//! result. Notifications and client responses get 202 with no body.
+//! `initialize` issues an `Mcp-Session-Id`; requests without one still work.
+
+use std::convert::Infallible;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{
+    batches_allowed, classify, codes, error_response, handle_request, is_supported, negotiate,
+    progress_notification, progress_token, Incoming, DEFAULT_PROTOCOL_VERSION,
+};
+use crate::rest::read_body;
+use crate::tools::Progress;
+use crate::AppState;
+
+/// The session header.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The protocol version header.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// Registers `/mcp` and `/mcp/`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for path in ["/mcp", "/mcp/"] {
+        cfg.service(
+            web::resource(path)
+                .route(web::post().to(post))
+                .route(web::get().to(get))
+                .route(web::delete().to(delete)),
+        );
+    }
+}
+
+fn header_text<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A protocol-level refusal: an HTTP status with a JSON-RPC error body.
+fn refuse(status: StatusCode, id: Value, code: i64, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(error_response(id, code, message))
+}
+
+fn accepts_sse(req: &HttpRequest) -> bool {
+    header_text(req, "accept").is_some_and(|a| a.contains("text/event-stream"))
+}
+
+/// Where a request stands before dispatch: which session and version.
+struct Exchange {
+    session: Option<String>,
+    version: &'static str,
+}
+
+/// Resolves session and protocol version from the headers, or refuses.
+fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, HttpResponse> {
+    let header_version = header_text(req, VERSION_HEADER);
+    if let Some(v) = header_version {
+        if !is_supported(v) {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                codes::INVALID_REQUEST,
+                format!(
+                    "unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                    super::SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+                ),
+            ));
+        }
+    }
+    let session = header_text(req, SESSION_HEADER).map(str::to_string);
+    let session_version = match &session {
+        Some(id) => match state.mcp_sessions.version(id) {
+            Some(v) => Some(v),
+            None => {
+                return Err(refuse(
+                    StatusCode::NOT_FOUND,
+                    Value::Null,
+                    codes::INVALID_REQUEST,
+                    "unknown or expired Mcp-Session-Id; initialize a new session",
+                ))
+            }
+        },
+        None => None,
+    };
+    let version = header_version
+        .map(|v| negotiate(Some(v)))
+        .or(session_version)
+        .unwrap_or(DEFAULT_PROTOCOL_VERSION);
+    Ok(Exchange { session, version })
+}
+
+async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let body = match read_body(payload, state.config.max_body_bytes).await {
+        Ok(body) => body,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let message: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                codes::PARSE_ERROR,
+                format!("parse error: {e}"),
+            )
+        }
+    };
+    // `initialize` starts a session, so it is judged before session lookup.
+    if let Ok(Incoming::Request { id, method, params }) = classify(&message) {
+        if method == "initialize" {
+            return initialize(&state, id, params).await;
+        }
+    }
+    let exchange = match exchange(&state, &req) {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
+    match message {
+        Value::Array(batch) => post_batch(&state, &exchange, batch).await,
+        single => post_single(&req, &state, &exchange, single).await,
+    }
+}
+
+async fn initialize(state: &AppState, id: Value, params: Value) -> HttpResponse {
+    let requested = params.get("protocolVersion").and_then(Value::as_str);
+    let version = negotiate(requested);
+    let session = state.mcp_sessions.create(version);
+    let response = handle_request(state, id, "initialize", params, Progress::default()).await;
+    HttpResponse::Ok()
+        .insert_header((SESSION_HEADER, session))
+        .json(response)
+}
+
+fn accepted() -> HttpResponse {
+    // No body and no JSON content type: some gateways choke on an empty JSON body.
+    HttpResponse::Accepted().finish()
+}
+
+async fn post_single(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    exchange: &Exchange,
+    message: Value,
+) -> HttpResponse {
+    let with_session = |mut response: HttpResponse| {
+        if let Some(id) = &exchange.session {
+            if let Ok(value) = header::HeaderValue::from_str(id) {
+                response
+                    .headers_mut()
+                    .insert(header::HeaderName::from_static(SESSION_HEADER), value);
+            }
+        }
+        response
+    };
+    match classify(&message) {
+        Err((id, why)) => refuse(StatusCode::BAD_REQUEST, id, codes::INVALID_REQUEST, why),
+        Ok(Incoming::Notification { .. }) | Ok(Incoming::Response) => accepted(),
+        Ok(Incoming::Request { id, method, params }) => {
+            let token = (method == "tools/call")
+                .then(|| progress_token(&params))
+                .flatten();
+            match token {
+                Some(token) if accepts_sse(req) => {
+                    with_session(stream_call(state.clone(), id, method, params, token))
+                }
+                _ => {
+                    let response =
+                        handle_request(state, id, &method, params, Progress::default()).await;
+                    with_session(HttpResponse::Ok().json(response))
+                }
+            }
+        }
+    }
+}
+
+async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) -> HttpResponse {
+    if !batches_allowed(exchange.version) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            codes::INVALID_REQUEST,
+            format!(
+                "JSON-RPC batches are not part of MCP {}; send one message per request",
+                exchange.version
+            ),
+        );
+    }
+    if batch.is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            codes::INVALID_REQUEST,
+            "an empty batch is not a valid JSON-RPC request",
+        );
+    }
+    let mut responses = Vec::new();
+    for message in batch {
+        match classify(&message) {
+            Err((id, why)) => responses.push(error_response(id, codes::INVALID_REQUEST, why)),
+            Ok(Incoming::Notification { .. }) | Ok(Incoming::Response) => {}
+            Ok(Incoming::Request { method, .. }) if method == "initialize" => {
+                responses.push(error_response(
+                    Value::Null,
+                    codes::INVALID_REQUEST,
+                    "initialize must not be part of a batch",
+                ));
+            }
+            Ok(Incoming::Request { id, method, params }) => {
+                responses
+                    .push(handle_request(state, id, &method, params, Progress::default()).await);
+            }
+        }
+    }
+    if responses.is_empty() {
+        accepted()
+    } else {
+        HttpResponse::Ok().json(responses)
+    }
+}
+
+fn sse_event(message: &Value) -> Bytes {
+    Bytes::from(format!("event: message\ndata: {message}\n\n"))
+}
+
+/// Answers a `tools/call` as SSE: a progress notification per report, then
+/// the result.
+fn stream_call(
+    state: web::Data<AppState>,
+    id: Value,
+    method: String,
+    params: Value,
+    token: Value,
+) -> HttpResponse {
+    let (events, mut events_rx) = mpsc::unbounded_channel::<Bytes>();
+    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+    actix_web::rt::spawn(async move {
+        let call = handle_request(&state, id, &method, params, Progress::to(progress_tx));
+        tokio::pin!(call);
+        let response = loop {
+            tokio::select! {
+                biased;
+                Some(update) = progress_rx.recv() => {
+                    let _ = events.send(sse_event(&progress_notification(&token, &update)));
+                }
+                response = &mut call => break response,
+            }
+        };
+        while let Ok(update) = progress_rx.try_recv() {
+            let _ = events.send(sse_event(&progress_notification(&token, &update)));
+        }
+        let _ = events.send(sse_event(&response));
+    });
+    let body = futures::stream::poll_fn(move |cx| {
+        events_rx
+            .poll_recv(cx)
+            .map(|item| item.map(Ok::<Bytes, Infallible>))
+    });
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .streaming(body)
+}
+
+async fn get() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "POST, DELETE"))
+        .finish()
+}
+
+async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match header_text(&req, SESSION_HEADER) {
+        None => refuse(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            codes::INVALID_REQUEST,
+            "DELETE needs the Mcp-Session-Id header of the session to end",
+        ),
+        Some(id) if state.mcp_sessions.remove(id) => HttpResponse::NoContent().finish(),
+        Some(_) => refuse(
+            StatusCode::NOT_FOUND,
+            Value::Null,
+            codes::INVALID_REQUEST,
+            "unknown or expired Mcp-Session-Id",
+        ),
+    }
+}
