@@ -91,7 +91,7 @@ impl Door {
         if self.check_host {
             if let Some(host) = host {
                 let name = host_name(host).to_ascii_lowercase();
-                if !self.allowed_hosts.iter().any(|h| *h == name) {
+                if !self.allowed_hosts.contains(&name) {
                     return Verdict::Refuse(Refusal::Host(host.to_string()));
                 }
             }

@@ -53,6 +53,8 @@ pub struct Config {
     pub token: String,
     /// Where the token came from, for the start-up line (never the token itself).
     pub token_source: String,
+    /// The file the token is kept in; `None` when the configuration sets it.
+    pub token_file: Option<PathBuf>,
     /// Extra allowed `Origin` values.
     pub allowed_origins: Vec<String>,
     /// Extra allowed `Host` names.
@@ -101,6 +103,7 @@ impl Config {
             allow_remote: false,
             token: token.into(),
             token_source: "given by the caller".to_string(),
+            token_file: None,
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -140,20 +143,19 @@ impl Config {
                  try the token. Pass --allow-remote (or allow_remote = true) if you mean it."
             )));
         }
-        let (token, token_source) = match overrides.token.clone().or(file_config.token) {
+        let (token, token_source, token_file) = match overrides.token.clone().or(file_config.token)
+        {
             Some(token) => {
                 check_token(&token)?;
-                (
-                    token,
-                    "configuration (TERMBRIDGE_TOKEN or config file)".to_string(),
-                )
+                let source = "configuration (TERMBRIDGE_TOKEN or config file)".to_string();
+                (token, source, None)
             }
             None => {
                 let path = file_config
                     .token_file
                     .unwrap_or_else(|| config_dir.join("token"));
                 let token = load_or_create_token(&path)?;
-                (token, path.display().to_string())
+                (token, path.display().to_string(), Some(path))
             }
         };
         Ok(Config {
@@ -161,6 +163,7 @@ impl Config {
             allow_remote,
             token,
             token_source,
+            token_file,
             allowed_origins: file_config.allowed_origins.unwrap_or_default(),
             allowed_hosts: file_config.allowed_hosts.unwrap_or_default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,

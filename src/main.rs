@@ -1,5 +1,6 @@
 //! The `termbridge` command: `serve`, `token`, `openapi`.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -115,11 +116,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         config.token_source
     );
     // The person starting the server needs the token to connect; it goes to
-    // stdout only, never into the log.
-    println!("termbridge listening on {url}");
-    println!("MCP endpoint:  {url}/mcp");
-    println!("Bearer token:  {}", config.token);
-    println!("Token file:    {}", config.token_source);
+    // stdout only, never into the log. Write errors are ignored: a closed
+    // stdout (`termbridge serve | head -1`) must not stop the server.
+    let banner = format!(
+        "termbridge listening on {url}\nMCP endpoint:  {url}/mcp\nBearer token:  {}\nToken file:    {}\n",
+        config.token, config.token_source
+    );
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes());
+        let _ = stdout.flush();
+    }
     actix_web::rt::System::new().block_on(async move {
         let server = termbridge::run(listener, config).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())
@@ -127,11 +134,28 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 fn token(rotate: bool, common: &CommonArgs) -> Result<(), String> {
-    let path = common.config_dir().join("token");
-    let token = if rotate {
-        config::write_token(&path, &config::generate_token()).map_err(|e| e.to_string())?
-    } else {
-        config::load_or_create_token(&path).map_err(|e| e.to_string())?
+    let overrides = Overrides {
+        token: std::env::var("TERMBRIDGE_TOKEN").ok(),
+        ..Overrides::default()
+    };
+    let config = load(common, &overrides)?;
+    let token = match (rotate, &config.token_file) {
+        (false, _) => config.token,
+        (true, Some(path)) => {
+            let token =
+                config::write_token(path, &config::generate_token()).map_err(|e| e.to_string())?;
+            eprintln!(
+                "new token stored in {}; a running server keeps the old one until restarted",
+                path.display()
+            );
+            token
+        }
+        (true, None) => {
+            return Err(format!(
+                "the token is set by {}; change it there to rotate it",
+                config.token_source
+            ))
+        }
     };
     println!("{token}");
     Ok(())

@@ -59,15 +59,22 @@ struct Exchange {
     version: &'static str,
 }
 
+/// Why a request was refused before dispatch: HTTP status and message.
+struct Fault(StatusCode, String);
+
+impl Fault {
+    fn response(self) -> HttpResponse {
+        refuse(self.0, Value::Null, codes::INVALID_REQUEST, self.1)
+    }
+}
+
 /// Resolves session and protocol version from the headers, or refuses.
-fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, HttpResponse> {
+fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, Fault> {
     let header_version = header_text(req, VERSION_HEADER);
     if let Some(v) = header_version {
         if !is_supported(v) {
-            return Err(refuse(
+            return Err(Fault(
                 StatusCode::BAD_REQUEST,
-                Value::Null,
-                codes::INVALID_REQUEST,
                 format!(
                     "unsupported MCP-Protocol-Version {v:?}; supported: {}",
                     super::SUPPORTED_PROTOCOL_VERSIONS.join(", ")
@@ -80,11 +87,9 @@ fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, HttpRespons
         Some(id) => match state.mcp_sessions.version(id) {
             Some(v) => Some(v),
             None => {
-                return Err(refuse(
+                return Err(Fault(
                     StatusCode::NOT_FOUND,
-                    Value::Null,
-                    codes::INVALID_REQUEST,
-                    "unknown or expired Mcp-Session-Id; initialize a new session",
+                    "unknown or expired Mcp-Session-Id; initialize a new session".into(),
                 ))
             }
         },
@@ -121,7 +126,7 @@ async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState
     }
     let exchange = match exchange(&state, &req) {
         Ok(x) => x,
-        Err(response) => return response,
+        Err(fault) => return fault.response(),
     };
     match message {
         Value::Array(batch) => post_batch(&state, &exchange, batch).await,

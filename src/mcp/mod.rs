@@ -185,6 +185,10 @@ fn root_schema(
     if !defs.is_empty() {
         root["$defs"] = Value::Object(defs);
     }
+    // Some clients insist on `properties`, even for tools without arguments.
+    if root["type"] == "object" && root.get("properties").is_none() {
+        root["properties"] = json!({});
+    }
     root
 }
 
