@@ -111,7 +111,7 @@ impl Door {
             None => {
                 return Verdict::Refuse(Refusal::Unauthorized {
                     token_sent: authorization.is_some(),
-                })
+                });
             }
             Some(sent) => {
                 if !bool::from(sent.as_bytes().ct_eq(self.token.as_bytes())) {

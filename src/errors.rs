@@ -5,10 +5,10 @@
 //! REST answers `{"error":{"code","message"}}` with the status below; MCP
 //! answers a tool result with `isError: true` carrying the same code and text.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use termbridge_actors::ActorError;
 use thiserror::Error;
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{App, HttpServer, web};
 use termbridge_actors::{SubsystemsConfig, Supervisor};
 
 pub use config::Config;

@@ -154,7 +154,7 @@ fn token(rotate: bool, common: &CommonArgs) -> Result<(), String> {
             return Err(format!(
                 "the token is set by {}; change it there to rotate it",
                 config.token_source
-            ))
+            ));
         }
     };
     println!("{token}");

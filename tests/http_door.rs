@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{client, TestServer};
-use serde_json::{json, Value};
+use common::{TestServer, client};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn missing_token_is_401_with_a_bearer_challenge() {
@@ -250,11 +250,13 @@ async fn ip_addresses_lists_what_the_kernel_has_link_local_included() {
         .iter()
         .find(|i| i["loopback"] == true)
         .unwrap();
-    assert!(lo["addresses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|a| a["address"] == "::1" && a["scope"] == "host" && a["family"] == "ipv6"));
+    assert!(
+        lo["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["address"] == "::1" && a["scope"] == "host" && a["family"] == "ipv6")
+    );
     if seen_link_local {
         assert!(body.to_string().contains("\"scope\":\"link\""));
     }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{assert_golden, client, TestServer};
-use serde_json::{json, Value};
+use common::{TestServer, assert_golden, client};
+use serde_json::{Value, json};
 
 fn init(version: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -39,20 +39,24 @@ async fn initialize_negotiates_and_issues_a_session() {
         let response = server.mcp_raw(&init(asked), &[]).await;
         assert_eq!(response.status(), 200);
         assert!(response.headers().contains_key("mcp-session-id"));
-        assert!(response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json"));
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
         let body: Value = response.json().await.unwrap();
         let result = &body["result"];
         assert_eq!(result["protocolVersion"], answered, "asked {asked}");
         assert_eq!(result["serverInfo"]["name"], "termbridge");
         assert_eq!(result["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
         assert!(result["capabilities"]["tools"].is_object());
-        assert!(result["instructions"]
-            .as_str()
-            .unwrap()
-            .contains("session_run"));
+        assert!(
+            result["instructions"]
+                .as_str()
+                .unwrap()
+                .contains("session_run")
+        );
     }
 }
 
@@ -338,10 +342,12 @@ async fn progress_token_streams_notifications_then_the_result_over_sse() {
     }});
     let response = server.mcp_raw(&call, &[]).await;
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/event-stream"));
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let messages = sse_messages(&response.text().await.unwrap());
     let (last, progress) = messages.split_last().unwrap();
     assert_eq!(last["id"], 7);
@@ -364,10 +370,12 @@ async fn progress_token_streams_notifications_then_the_result_over_sse() {
         .send()
         .await
         .unwrap();
-    assert!(plain.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/json"));
+    assert!(
+        plain.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let body: Value = plain.json().await.unwrap();
     assert_eq!(body["id"], 7);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{py_script, python, TestServer};
+use common::{TestServer, py_script, python};
 use serde_json::Value;
 
 fn check_with_sdk(version: &str) -> Value {

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{assert_golden, client, py_script, python, TestServer};
+use common::{TestServer, assert_golden, client, py_script, python};
 use serde_json::Value;
 
 async fn served_document(server: &TestServer) -> Value {

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod net;
 pub mod supervisor;
+pub mod terminal;
 
 pub use error::{ActorError, ActorResult};
 pub use supervisor::{Subsystem, SubsystemState, SubsystemStatus, SubsystemsConfig, Supervisor};

@@ -8,9 +8,9 @@
 //! that panicked. While an actor is down, [`Subsystem::ask`] answers
 //! `Unavailable` ("restarting, retry") instead of hanging.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Addr, Arbiter, Handler, MailboxError, Message};

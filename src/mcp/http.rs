@@ -9,19 +9,19 @@
 
 use std::convert::Infallible;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{
-    batches_allowed, classify, codes, error_response, handle_request, is_supported, negotiate,
-    progress_notification, progress_token, Incoming, DEFAULT_PROTOCOL_VERSION,
+    DEFAULT_PROTOCOL_VERSION, Incoming, batches_allowed, classify, codes, error_response,
+    handle_request, is_supported, negotiate, progress_notification, progress_token,
 };
+use crate::AppState;
 use crate::rest::read_body;
 use crate::tools::Progress;
-use crate::AppState;
 
 /// The session header.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -90,7 +90,7 @@ fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, Fault> {
                 return Err(Fault(
                     StatusCode::NOT_FOUND,
                     "unknown or expired Mcp-Session-Id; initialize a new session".into(),
-                ))
+                ));
             }
         },
         None => None,
@@ -115,7 +115,7 @@ async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState
                 Value::Null,
                 codes::PARSE_ERROR,
                 format!("parse error: {e}"),
-            )
+            );
         }
     };
     // `initialize` starts a session, so it is judged before session lookup.

@@ -10,10 +10,10 @@ pub mod sessions;
 use std::sync::OnceLock;
 
 use schemars::generate::SchemaSettings;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::tools::{find, Progress, ToolDef, TOOLS};
 use crate::AppState;
+use crate::tools::{Progress, TOOLS, ToolDef, find};
 
 /// Protocol versions we speak, newest first.
 pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];

@@ -10,13 +10,13 @@ pub mod openapi;
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::errors::ApiError;
-use crate::tools::{input_field_for_path_param, json_type_name, HttpMethod, ToolDef, TOOLS};
 use crate::AppState;
+use crate::errors::ApiError;
+use crate::tools::{HttpMethod, TOOLS, ToolDef, input_field_for_path_param, json_type_name};
 
 /// Registers every tool's route and the public endpoints.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -113,12 +113,12 @@ fn rest_arguments(def: &ToolDef, req: &HttpRequest, body: &[u8]) -> Result<Value
                 return Err(ApiError::InvalidParams(format!(
                     "the request body must be a JSON object, got {}",
                     json_type_name(&other)
-                )))
+                )));
             }
             Err(e) => {
                 return Err(ApiError::InvalidParams(format!(
                     "the request body is not valid JSON: {e}"
-                )))
+                )));
             }
         }
     };

@@ -10,10 +10,10 @@
 
 use paperclip::v2::models::DefaultApiRaw;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::errors::ErrorBody;
-use crate::tools::{input_field_for_path_param, HttpMethod, ToolDef, TOOLS};
+use crate::tools::{HttpMethod, TOOLS, ToolDef, input_field_for_path_param};
 
 /// Error statuses every protected operation can answer, with their meaning.
 const COMMON_ERRORS: &[(&str, &str)] = &[

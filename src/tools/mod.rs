@@ -15,8 +15,8 @@ use std::sync::Arc;
 use futures::future::LocalBoxFuture;
 use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use termbridge_actors::Supervisor;
 
@@ -237,7 +237,7 @@ fn check_input<T: Tool>(args: Value) -> Result<Value, ApiError> {
             return Err(invalid_arguments::<T>(format!(
                 "expected a JSON object, got {}",
                 json_type_name(&other)
-            )))
+            )));
         }
     };
     let input: T::Input = serde_json::from_value(args).map_err(invalid_arguments::<T>)?;

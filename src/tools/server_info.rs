@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use termbridge_actors::SubsystemStatus;
 
-use super::{Annotations, HttpMethod, Scope, Tool, ToolContext, ToolFuture, TOOLS};
+use super::{Annotations, HttpMethod, Scope, TOOLS, Tool, ToolContext, ToolFuture};
 use crate::mcp::SUPPORTED_PROTOCOL_VERSIONS;
 
 /// The `server_info` tool.

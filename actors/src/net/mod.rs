@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use actix::{Actor, Context, Handler, Message, Supervised};
 
-pub use addresses::{list_interfaces, AddressFamily, AddressScope, IfAddress, Interface};
+pub use addresses::{AddressFamily, AddressScope, IfAddress, Interface, list_interfaces};
 
 use crate::error::ActorResult;
-use crate::supervisor::{guarded, Health};
+use crate::supervisor::{Health, guarded};
 
 /// The network subsystem actor.
 pub struct NetActor {
