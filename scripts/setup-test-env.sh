@@ -2,7 +2,10 @@
 # Prepares a machine to run termbridge's test suite; safe to run again and again.
 #
 #   1. apt packages the integration tests drive: openssh-server (sshd on
-#      loopback for the SSH tests), iproute2, tmux, vim, less. Only when one is
+#      loopback for the SSH tests; never started as a system service),
+#      openssh-client (ssh, ssh-keygen), zsh (shell integration tests),
+#      procps (kill, used to stop the test sshd's sessions), iproute2, tmux,
+#      vim, less. Only when one is
 #      missing, and only as root (otherwise a loud warning and the tests that
 #      need the package will fail or skip).
 #   2. a Python venv at ${TERMBRIDGE_CACHE:-$HOME/.cache/termbridge}/venv with
@@ -28,7 +31,7 @@ CACHE="${TERMBRIDGE_CACHE:-$HOME/.cache/termbridge}"
 VENV="$CACHE/venv"
 STAMP="$VENV/.termbridge-setup-stamp"
 ENV_FILE="$CACHE/test-env.sh"
-APT_PACKAGES=(openssh-server iproute2 tmux vim less)
+APT_PACKAGES=(openssh-server openssh-client zsh procps iproute2 tmux vim less)
 
 log() { printf 'setup-test-env: %s\n' "$*" >&2; }
 warn() {

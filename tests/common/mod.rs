@@ -3,6 +3,8 @@
 //! Python tools installed by `scripts/setup-test-env.sh`.
 #![allow(dead_code)]
 
+pub mod sshd;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::mpsc;
