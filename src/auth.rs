@@ -88,18 +88,18 @@ impl Door {
         authorization: Option<&str>,
         content_length: Option<u64>,
     ) -> Verdict {
-        if self.check_host {
-            if let Some(host) = host {
-                let name = host_name(host).to_ascii_lowercase();
-                if !self.allowed_hosts.contains(&name) {
-                    return Verdict::Refuse(Refusal::Host(host.to_string()));
-                }
+        if self.check_host
+            && let Some(host) = host
+        {
+            let name = host_name(host).to_ascii_lowercase();
+            if !self.allowed_hosts.contains(&name) {
+                return Verdict::Refuse(Refusal::Host(host.to_string()));
             }
         }
-        if let Some(origin) = origin {
-            if !self.allowed_origins.iter().any(|o| o == origin) {
-                return Verdict::Refuse(Refusal::Origin(origin.to_string()));
-            }
+        if let Some(origin) = origin
+            && !self.allowed_origins.iter().any(|o| o == origin)
+        {
+            return Verdict::Refuse(Refusal::Origin(origin.to_string()));
         }
         if path.starts_with("/.well-known/") {
             return Verdict::Refuse(Refusal::WellKnown);

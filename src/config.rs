@@ -1,12 +1,17 @@
 //! Configuration: TOML file, then `TERMBRIDGE_*` environment, then command-line
 //! flags (flags win), plus the bearer token and where it is kept.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
+use termbridge_actors::dns::parse_server;
+use termbridge_actors::terminal::{IntegrationMode, SshTarget, TerminalConfig};
+use termbridge_actors::whois::ServerList;
 
 /// The default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:1985";
@@ -29,6 +34,68 @@ pub struct FileConfig {
     pub allowed_origins: Option<Vec<String>>,
     /// Extra `Host` names accepted when bound to loopback.
     pub allowed_hosts: Option<Vec<String>>,
+    /// DNS servers `dns_lookup` asks when a call names none (`ip` or
+    /// `ip:port`); default: the system's resolvers.
+    pub dns_servers: Option<Vec<String>>,
+    /// A whois server list (JSON) replacing the built-in one.
+    pub whois_servers_file: Option<PathBuf>,
+    /// `[terminal]`: session limits and defaults.
+    pub terminal: Option<TerminalFileConfig>,
+}
+
+/// The `[terminal]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TerminalFileConfig {
+    /// Most sessions open at once (default 64).
+    pub max_sessions: Option<usize>,
+    /// Close sessions idle this many seconds (default: never).
+    pub idle_timeout_secs: Option<u64>,
+    /// Set PAGER=cat and friends in sessions (default true).
+    pub disable_pagers: Option<bool>,
+    /// `auto` (default) or `off`.
+    pub shell_integration: Option<IntegrationMode>,
+    /// Shell for `shell` sessions (default `$SHELL`, then /bin/bash).
+    pub shell: Option<String>,
+    /// Default scrollback lines (default 10000).
+    pub scrollback: Option<usize>,
+    /// Bytes of clean output kept per session (default 8 MiB).
+    pub output_log_bytes: Option<usize>,
+    /// Named ssh destinations usable as `profile` in session_open.
+    pub ssh_profiles: BTreeMap<String, SshTarget>,
+}
+
+impl TerminalFileConfig {
+    fn into_config(self) -> Result<TerminalConfig, ConfigError> {
+        let mut terminal = TerminalConfig::default();
+        if let Some(n) = self.max_sessions {
+            if n == 0 || n > 10_000 {
+                return Err(ConfigError::Invalid(format!(
+                    "terminal.max_sessions must be 1..=10000, got {n}"
+                )));
+            }
+            terminal.max_sessions = n;
+        }
+        terminal.idle_timeout = self
+            .idle_timeout_secs
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        if let Some(v) = self.disable_pagers {
+            terminal.disable_pagers = v;
+        }
+        if let Some(v) = self.shell_integration {
+            terminal.shell_integration = v;
+        }
+        terminal.shell = self.shell;
+        if let Some(v) = self.scrollback {
+            terminal.default_scrollback = v.min(100_000);
+        }
+        if let Some(v) = self.output_log_bytes {
+            terminal.output_log_bytes = v.clamp(64 * 1024, 1024 * 1024 * 1024);
+        }
+        terminal.ssh_profiles = self.ssh_profiles;
+        Ok(terminal)
+    }
 }
 
 /// Values given on the command line or in the environment; `None` = not given.
@@ -61,6 +128,12 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// DNS servers asked when a lookup names none; empty: the system's.
+    pub dns_servers: Vec<SocketAddr>,
+    /// The whois server list; `None`: the built-in one.
+    pub whois_servers: Option<ServerList>,
+    /// Terminal sessions: limits, defaults, ssh profiles.
+    pub terminal: TerminalConfig,
 }
 
 /// A configuration problem, said plainly.
@@ -107,6 +180,9 @@ impl Config {
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            dns_servers: Vec::new(),
+            whois_servers: None,
+            terminal: TerminalConfig::default(),
         }
     }
 
@@ -118,7 +194,7 @@ impl Config {
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         let default_file = config_dir.join("config.toml");
-        let file_config = match file {
+        let mut file_config = match file {
             Some(path) => read_file_config(path)?,
             None if default_file.exists() => read_file_config(&default_file)?,
             None => FileConfig::default(),
@@ -158,6 +234,28 @@ impl Config {
                 (token, path.display().to_string(), Some(path))
             }
         };
+        let dns_servers = file_config
+            .dns_servers
+            .unwrap_or_default()
+            .iter()
+            .map(|text| {
+                parse_server(text).map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "invalid dns_servers entry {text:?}: expected an IP address or IP:port \
+                         such as 9.9.9.9 or [2620:fe::fe]:53"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let terminal = file_config
+            .terminal
+            .take()
+            .unwrap_or_default()
+            .into_config()?;
+        let whois_servers = match &file_config.whois_servers_file {
+            Some(path) => Some(read_whois_servers(path)?),
+            None => None,
+        };
         Ok(Config {
             bind,
             allow_remote,
@@ -167,8 +265,27 @@ impl Config {
             allowed_origins: file_config.allowed_origins.unwrap_or_default(),
             allowed_hosts: file_config.allowed_hosts.unwrap_or_default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            dns_servers,
+            whois_servers,
+            terminal,
         })
     }
+}
+
+/// Reads and checks a whois server list file.
+fn read_whois_servers(path: &Path) -> Result<ServerList, ConfigError> {
+    let text = fs::read_to_string(path).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "cannot read whois server list {}: {e}",
+            path.display()
+        ))
+    })?;
+    ServerList::from_json(&text).map_err(|message| {
+        ConfigError::Invalid(format!(
+            "invalid whois server list {}: {message}",
+            path.display()
+        ))
+    })
 }
 
 /// The directory for config and token: `$TERMBRIDGE_CONFIG_DIR`, else the
@@ -310,6 +427,84 @@ mod tests {
             ..overrides
         };
         assert!(Config::load(None, dir.path(), &allowed).is_ok());
+    }
+
+    #[test]
+    fn dns_servers_and_whois_server_list_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("whois.json");
+        fs::write(
+            &list,
+            r#"{"_": {"ip": "127.0.0.1:4343"}, "test": "127.0.0.1:4344"}"#,
+        )
+        .unwrap();
+        let file = dir.path().join("c.toml");
+        fs::write(
+            &file,
+            format!(
+                "token = \"file-token-0123456789\"\ndns_servers = [\"127.0.0.1:5353\", \"::1\"]\nwhois_servers_file = {:?}\n",
+                list.display().to_string()
+            ),
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap();
+        assert_eq!(
+            config.dns_servers,
+            vec![
+                "127.0.0.1:5353".parse().unwrap(),
+                "[::1]:53".parse().unwrap()
+            ]
+        );
+        let servers = config.whois_servers.unwrap();
+        assert_eq!(servers.for_ip().address(), "127.0.0.1:4343");
+        assert_eq!(
+            servers.for_domain("a.test").unwrap().address(),
+            "127.0.0.1:4344"
+        );
+        // Defaults: system resolvers, built-in list.
+        let plain = Config::with_token("file-token-0123456789");
+        assert!(plain.dns_servers.is_empty() && plain.whois_servers.is_none());
+    }
+
+    #[test]
+    fn bad_dns_servers_and_whois_lists_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        fs::write(
+            &file,
+            "token = \"file-token-0123456789\"\ndns_servers = [\"dns.google\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid dns_servers entry \"dns.google\": expected an IP address or IP:port such as 9.9.9.9 or [2620:fe::fe]:53"
+        );
+        let list = dir.path().join("whois.json");
+        fs::write(&list, r#"{"com": "whois.verisign-grs.com"}"#).unwrap();
+        fs::write(
+            &file,
+            format!(
+                "token = \"file-token-0123456789\"\nwhois_servers_file = {:?}\n",
+                list.display().to_string()
+            ),
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("invalid whois server list {}: ", list.display())),
+            "{err}"
+        );
+        fs::remove_file(&list).unwrap();
+        let err = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cannot read whois server list {}: ",
+                list.display()
+            )),
+            "{err}"
+        );
     }
 
     #[test]

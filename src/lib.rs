@@ -50,16 +50,36 @@ impl AppState {
     }
 }
 
+/// What the subsystems need from the configuration.
+fn subsystems_config(config: &Config) -> SubsystemsConfig {
+    let mut subsystems = SubsystemsConfig::default();
+    subsystems.dns.servers = config.dns_servers.clone();
+    if let Some(list) = &config.whois_servers {
+        subsystems.whois.servers = list.clone();
+    }
+    subsystems.terminal = config.terminal.clone();
+    subsystems
+}
+
 /// Starts the server on `listener`. Must be called inside an actix system
 /// (`#[actix_web::main]`, `#[actix_web::test]`); the returned `Server` runs
 /// when awaited or spawned, and its handle stops it.
 pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
+    run_with_subsystems(listener, config).map(|(server, _)| server)
+}
+
+/// Like [`run`], also handing back the subsystems (tests use it to inject
+/// faults and to look at actors directly).
+pub fn run_with_subsystems(
+    listener: TcpListener,
+    config: Config,
+) -> std::io::Result<(Server, Arc<Supervisor>)> {
     let local = listener.local_addr()?;
     let door = Arc::new(Door::new(&config, local));
-    let subsystems = Arc::new(Supervisor::start(SubsystemsConfig::default()));
+    let subsystems = Arc::new(Supervisor::start(subsystems_config(&config)));
     let state = web::Data::new(AppState {
         config: Arc::new(config),
-        subsystems,
+        subsystems: subsystems.clone(),
         mcp_sessions: McpSessions::default(),
         openapi: rest::openapi::document().to_string(),
     });
@@ -77,5 +97,5 @@ pub fn run(listener: TcpListener, config: Config) -> std::io::Result<Server> {
     .listen(listener)?
     .shutdown_timeout(5)
     .run();
-    Ok(server)
+    Ok((server, subsystems))
 }

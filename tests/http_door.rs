@@ -60,9 +60,38 @@ async fn right_token_reaches_the_tools() {
     assert_eq!(status, 200);
     assert_eq!(body["name"], "termbridge");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(body["tools"], json!(["server_info", "ip_addresses"]));
-    assert_eq!(body["subsystems"][0]["name"], "net");
-    assert_eq!(body["subsystems"][0]["state"], "running");
+    assert_eq!(
+        body["tools"],
+        json!([
+            "server_info",
+            "session_list",
+            "session_open",
+            "session_screen",
+            "session_output",
+            "session_run",
+            "session_command",
+            "session_send_keys",
+            "session_resize",
+            "session_restart",
+            "session_close",
+            "ip_addresses",
+            "dns_lookup",
+            "whois_lookup"
+        ])
+    );
+    let subsystems: Vec<(&str, &str)> = body["subsystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(subsystems[0], ("net", "running"));
+    for name in ["dns", "whois"] {
+        assert!(
+            subsystems.contains(&(name, "running")),
+            "{name} is not running: {subsystems:?}"
+        );
+    }
 }
 
 #[tokio::test]

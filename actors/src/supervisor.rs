@@ -17,8 +17,11 @@ use actix::{Actor, Addr, Arbiter, Handler, MailboxError, Message};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::dns::{DnsActor, DnsConfig};
 use crate::error::{ActorError, ActorResult};
 use crate::net::NetActor;
+use crate::terminal::{TerminalActor, TerminalConfig};
+use crate::whois::{WhoisActor, WhoisConfig};
 
 /// How long a caller waits for a subsystem to take a message and answer,
 /// unless the message itself carries a longer deadline.
@@ -26,7 +29,14 @@ pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Settings the subsystems need at start.
 #[derive(Debug, Clone, Default)]
-pub struct SubsystemsConfig {}
+pub struct SubsystemsConfig {
+    /// DNS: the default servers.
+    pub dns: DnsConfig,
+    /// Whois: the server list and answer size limit.
+    pub whois: WhoisConfig,
+    /// Terminal sessions.
+    pub terminal: TerminalConfig,
+}
 
 /// Whether a subsystem is taking messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -174,17 +184,38 @@ where
 pub struct Supervisor {
     /// Interfaces, ping, traceroute.
     pub net: Subsystem<NetActor>,
+    /// Terminal sessions.
+    pub terminal: Subsystem<TerminalActor>,
+    /// DNS lookups.
+    pub dns: Subsystem<DnsActor>,
+    /// Whois lookups.
+    pub whois: Subsystem<WhoisActor>,
     started_at: Instant,
     arbiter: Arbiter,
 }
 
 impl Supervisor {
     /// Starts every subsystem actor. Must be called inside an actix system.
-    pub fn start(_config: SubsystemsConfig) -> Supervisor {
+    pub fn start(config: SubsystemsConfig) -> Supervisor {
         let arbiter = Arbiter::new();
         let net = supervise("net", &arbiter, NetActor::new);
+        let dns_config = config.dns;
+        let dns = supervise("dns", &arbiter, move |health| {
+            DnsActor::new(health, dns_config)
+        });
+        let whois_config = config.whois;
+        let whois = supervise("whois", &arbiter, move |health| {
+            WhoisActor::new(health, whois_config)
+        });
+        let terminal_config = config.terminal;
+        let terminal = supervise("terminal", &arbiter, move |health| {
+            TerminalActor::new(terminal_config, health)
+        });
         Supervisor {
             net,
+            terminal,
+            dns,
+            whois,
             started_at: Instant::now(),
             arbiter,
         }
@@ -192,7 +223,12 @@ impl Supervisor {
 
     /// The state of every subsystem, in a stable order.
     pub fn status(&self) -> Vec<SubsystemStatus> {
-        vec![self.net.status()]
+        vec![
+            self.net.status(),
+            self.terminal.status(),
+            self.dns.status(),
+            self.whois.status(),
+        ]
     }
 
     /// Time since the subsystems were started.
@@ -228,4 +264,32 @@ where
             )))
         }
     }
+}
+
+/// Runs an async handler body without blocking the actor's mailbox (answer
+/// a handler's `ResponseActFuture` with it); if the body panics, stops the
+/// actor (so its supervisor restarts it) and answers `Internal`.
+pub fn guarded_future<A, T>(
+    actor: &A,
+    what: &'static str,
+    work: impl std::future::Future<Output = ActorResult<T>> + 'static,
+) -> actix::ResponseActFuture<A, ActorResult<T>>
+where
+    A: Actor<Context = actix::Context<A>>,
+    T: 'static,
+{
+    use actix::{ActorFutureExt, WrapFuture};
+    use futures::FutureExt;
+    Box::pin(AssertUnwindSafe(work).catch_unwind().into_actor(actor).map(
+        move |result, _actor, ctx| match result {
+            Ok(answer) => answer,
+            Err(_) => {
+                log::error!("{what} panicked; restarting its actor");
+                actix::ActorContext::stop(ctx);
+                Err(ActorError::Internal(format!(
+                    "{what} failed inside termbridge; the subsystem is restarting"
+                )))
+            }
+        },
+    ))
 }

@@ -71,16 +71,16 @@ impl Fault {
 /// Resolves session and protocol version from the headers, or refuses.
 fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, Fault> {
     let header_version = header_text(req, VERSION_HEADER);
-    if let Some(v) = header_version {
-        if !is_supported(v) {
-            return Err(Fault(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "unsupported MCP-Protocol-Version {v:?}; supported: {}",
-                    super::SUPPORTED_PROTOCOL_VERSIONS.join(", ")
-                ),
-            ));
-        }
+    if let Some(v) = header_version
+        && !is_supported(v)
+    {
+        return Err(Fault(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unsupported MCP-Protocol-Version {v:?}; supported: {}",
+                super::SUPPORTED_PROTOCOL_VERSIONS.join(", ")
+            ),
+        ));
     }
     let session = header_text(req, SESSION_HEADER).map(str::to_string);
     let session_version = match &session {
@@ -119,10 +119,10 @@ async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState
         }
     };
     // `initialize` starts a session, so it is judged before session lookup.
-    if let Ok(Incoming::Request { id, method, params }) = classify(&message) {
-        if method == "initialize" {
-            return initialize(&state, id, params).await;
-        }
+    if let Ok(Incoming::Request { id, method, params }) = classify(&message)
+        && method == "initialize"
+    {
+        return initialize(&state, id, params).await;
     }
     let exchange = match exchange(&state, &req) {
         Ok(x) => x,
@@ -156,12 +156,12 @@ async fn post_single(
     message: Value,
 ) -> HttpResponse {
     let with_session = |mut response: HttpResponse| {
-        if let Some(id) = &exchange.session {
-            if let Ok(value) = header::HeaderValue::from_str(id) {
-                response
-                    .headers_mut()
-                    .insert(header::HeaderName::from_static(SESSION_HEADER), value);
-            }
+        if let Some(id) = &exchange.session
+            && let Ok(value) = header::HeaderValue::from_str(id)
+        {
+            response
+                .headers_mut()
+                .insert(header::HeaderName::from_static(SESSION_HEADER), value);
         }
         response
     };

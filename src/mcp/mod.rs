@@ -120,10 +120,10 @@ pub fn classify(message: &Value) -> Result<Incoming, (Value, String)> {
     if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Err((reply_id, "\"jsonrpc\" must be \"2.0\"".into()));
     }
-    if let Some(id) = &id {
-        if !valid_id(id) {
-            return Err((Value::Null, "\"id\" must be a string or a number".into()));
-        }
+    if let Some(id) = &id
+        && !valid_id(id)
+    {
+        return Err((Value::Null, "\"id\" must be a string or a number".into()));
     }
     let params = obj.get("params").cloned().unwrap_or(Value::Null);
     if !(params.is_null() || params.is_object() || params.is_array()) {

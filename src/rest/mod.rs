@@ -125,6 +125,15 @@ fn rest_arguments(def: &ToolDef, req: &HttpRequest, body: &[u8]) -> Result<Value
     for (field, value) in path_values {
         args.insert(field.to_string(), Value::String(value));
     }
+    if def.accepts_request_id
+        && !args.contains_key("request_id")
+        && let Some(key) = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+    {
+        args.insert("request_id".into(), Value::String(key.to_string()));
+    }
     (def.check_input)(Value::Object(args))
 }
 

@@ -15,6 +15,19 @@ use serde_json::{Map, Value, json};
 use crate::errors::ErrorBody;
 use crate::tools::{HttpMethod, TOOLS, ToolDef, input_field_for_path_param};
 
+/// Formats paperclip's v2 model knows.
+const V2_FORMATS: &[&str] = &[
+    "int32",
+    "int64",
+    "float",
+    "double",
+    "byte",
+    "binary",
+    "date",
+    "date-time",
+    "password",
+];
+
 /// Error statuses every protected operation can answer, with their meaning.
 const COMMON_ERRORS: &[(&str, &str)] = &[
     (
@@ -95,17 +108,17 @@ fn query_parameters(def: &ToolDef, path_fields: &[&str]) -> Vec<Value> {
                 "required": required.contains(&name.as_str()),
                 "type": prop.get("type").and_then(Value::as_str).unwrap_or("string"),
             });
-            for key in [
-                "format",
-                "description",
-                "minimum",
-                "maximum",
-                "enum",
-                "default",
-            ] {
+            for key in ["description", "minimum", "maximum", "enum", "default"] {
                 if let Some(v) = prop.get(key) {
                     param[key] = v.clone();
                 }
+            }
+            // paperclip panics on formats OpenAPI 2 does not define
+            // (schemars emits `uint64`); the minimum already says "unsigned".
+            if let Some(format) = prop.get("format").and_then(Value::as_str)
+                && V2_FORMATS.contains(&format)
+            {
+                param["format"] = json!(format);
             }
             params.push(param);
         }

@@ -7,8 +7,20 @@
 //! generated from it. Adding a tool is one new file here plus one line in
 //! [`TOOLS`].
 
+pub mod dns_lookup;
 pub mod ip_addresses;
 pub mod server_info;
+pub mod session_close;
+pub mod session_command;
+pub mod session_list;
+pub mod session_open;
+pub mod session_output;
+pub mod session_resize;
+pub mod session_restart;
+pub mod session_run;
+pub mod session_screen;
+pub mod session_send_keys;
+pub mod whois_lookup;
 
 use std::sync::Arc;
 
@@ -149,6 +161,9 @@ pub trait Tool: 'static {
     const SCOPE: Scope;
     /// MCP annotations.
     const ANNOTATIONS: Annotations;
+    /// The input has a `request_id`, which REST also takes from an
+    /// `Idempotency-Key` header.
+    const ACCEPTS_REQUEST_ID: bool = false;
     /// Arguments (MCP) / query or body (REST).
     type Input: DeserializeOwned + Serialize + JsonSchema;
     /// The result; its schema is the MCP `outputSchema` and the REST 200 body.
@@ -175,6 +190,8 @@ pub struct ToolDef {
     pub scope: Scope,
     /// See [`Tool::ANNOTATIONS`].
     pub annotations: Annotations,
+    /// See [`Tool::ACCEPTS_REQUEST_ID`].
+    pub accepts_request_id: bool,
     /// Schema of the input, from the given generator.
     pub input_schema: fn(&mut SchemaGenerator) -> Schema,
     /// Schema of the output, from the given generator.
@@ -199,6 +216,7 @@ impl ToolDef {
             path: T::PATH,
             scope: T::SCOPE,
             annotations: T::ANNOTATIONS,
+            accepts_request_id: T::ACCEPTS_REQUEST_ID,
             input_schema: |generator| generator.subschema_for::<T::Input>(),
             output_schema: |generator| generator.subschema_for::<T::Output>(),
             check_input: check_input::<T>,
@@ -275,7 +293,19 @@ pub fn json_type_name(value: &Value) -> &'static str {
 /// Every tool, in the order `tools/list` and the OpenAPI document show them.
 pub static TOOLS: &[ToolDef] = &[
     ToolDef::of::<server_info::ServerInfo>(),
+    ToolDef::of::<session_list::SessionList>(),
+    ToolDef::of::<session_open::SessionOpen>(),
+    ToolDef::of::<session_screen::SessionScreen>(),
+    ToolDef::of::<session_output::SessionOutput>(),
+    ToolDef::of::<session_run::SessionRun>(),
+    ToolDef::of::<session_command::SessionCommand>(),
+    ToolDef::of::<session_send_keys::SessionSendKeys>(),
+    ToolDef::of::<session_resize::SessionResize>(),
+    ToolDef::of::<session_restart::SessionRestart>(),
+    ToolDef::of::<session_close::SessionClose>(),
     ToolDef::of::<ip_addresses::IpAddresses>(),
+    ToolDef::of::<dns_lookup::DnsLookup>(),
+    ToolDef::of::<whois_lookup::WhoisLookup>(),
 ];
 
 /// The tool called `name`.

@@ -3,7 +3,9 @@
 //! Python tools installed by `scripts/setup-test-env.sh`.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod sshd;
+pub mod terminal;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -24,6 +26,8 @@ pub struct TestServer {
     pub port: u16,
     /// Its bearer token.
     pub token: String,
+    /// Its subsystem actors (for fault injection and direct checks).
+    pub subsystems: std::sync::Arc<termbridge_actors::Supervisor>,
     handle: actix_web::dev::ServerHandle,
     thread: Option<JoinHandle<()>>,
 }
@@ -45,16 +49,18 @@ impl TestServer {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = termbridge::run(listener, config).expect("server starts");
-                tx.send(server.handle()).unwrap();
+                let (server, subsystems) =
+                    termbridge::run_with_subsystems(listener, config).expect("server starts");
+                tx.send((server.handle(), subsystems)).unwrap();
                 server.await.expect("server runs");
             });
         });
-        let handle = rx.recv().expect("server handle");
+        let (handle, subsystems) = rx.recv().expect("server handle");
         TestServer {
             url: format!("http://127.0.0.1:{port}"),
             port,
             token,
+            subsystems,
             handle,
             thread: Some(thread),
         }

@@ -96,7 +96,9 @@ pub struct LogEvent {
 
 /// A piece of the clean log, as returned by [`OutputLog::read`],
 /// [`OutputLog::read_range`] and [`OutputLog::slice`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct OutputChunk {
     /// The text: committed text `[from, next)`, followed by `partial` bytes of
     /// the unfinished current line when the read reached the committed end.

@@ -92,7 +92,17 @@ const DA2_REPLY: &[u8] = b"\x1b[>1;10;0c";
 const MAX_EVENTS: usize = 1024;
 
 /// Cursor position (0-based) and visibility.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Cursor {
     /// Row, 0-based from the top of the visible screen.
     pub row: u16,
@@ -105,7 +115,9 @@ pub struct Cursor {
 }
 
 /// What `session_screen` returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ScreenSnapshot {
     /// Visible rows, top to bottom, trailing blanks trimmed; always `rows`
     /// entries.
