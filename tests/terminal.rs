@@ -553,3 +553,29 @@ async fn session_tools_work_over_mcp_too() {
         .await;
     assert_eq!(closed["result"]["structuredContent"]["status"], "exited");
 }
+
+#[tokio::test]
+async fn zsh_gets_shell_integration_too() {
+    let zsh = ["/usr/bin/zsh", "/bin/zsh"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("zsh is installed by scripts/setup-test-env.sh");
+    let server = TestServer::start_with(|c| c.terminal.shell = Some(zsh.to_string()));
+    let session = server.open_session(json!({})).await;
+    assert_eq!(session["command"], json!([zsh]));
+    let id = session["id"].as_str().unwrap();
+    let hi = server.run(id, "echo hi from $ZSH_NAME").await;
+    assert_eq!(hi["output"], "hi from zsh", "{hi}");
+    assert_eq!(hi["completion"], "shell_integration");
+    assert_eq!(server.run(id, "false").await["exit_code"], 1);
+    let cd = server.run(id, "cd /tmp && print -r -- $PWD").await;
+    assert_eq!(
+        (cd["output"].clone(), cd["cwd"].clone()),
+        (json!("/tmp"), json!("/tmp"))
+    );
+    let multi = server
+        .run(id, "for i in 1 2; do\n  echo z$i\ndone\n(exit 4)")
+        .await;
+    assert_eq!(multi["output"], "z1\nz2", "{multi}");
+    assert_eq!(multi["exit_code"], 4);
+}

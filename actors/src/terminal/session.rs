@@ -40,6 +40,9 @@ const QUIET_FOR_INPUT_CHECK: Duration = Duration::from_millis(150);
 const QUIET_FOR_COMPLETION: Duration = Duration::from_millis(400);
 /// How long to wait for integration markers before falling back.
 const INTEGRATION_GRACE: Duration = Duration::from_secs(5);
+/// Without integration, how long a shell may stay quiet without showing
+/// a prompt-shaped line before it is taken as ready anyway.
+const NO_PROMPT_GRACE: Duration = Duration::from_secs(3);
 /// After the child exits, how long to wait for the PTY to drain.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
 /// Largest `text` for one `session_send_keys`.
@@ -433,7 +436,12 @@ impl SessionActor {
             let waited = self.spawned_at.elapsed();
             let fallback = !self.integration_expected
                 || (waited >= INTEGRATION_GRACE && !self.integration_seen);
+            // Shells and ssh logins show a prompt when they are ready; a bare
+            // program (`command` sessions) may never print one.
+            let prompt_needed = self.definition.kind != SessionKind::Command;
+            let looks_ready = at_prompt_shape || !prompt_needed || quiet >= NO_PROMPT_GRACE;
             if fallback
+                && looks_ready
                 && quiet >= Duration::from_millis(300)
                 && self.leader_in_foreground()
                 && !fg_reading_question(self.proc.as_ref(), at_prompt_shape)

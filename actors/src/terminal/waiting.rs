@@ -132,7 +132,9 @@ fn blocked_on(pid: i32, pts: &Path) -> Option<Blocked> {
     if READ_SYSCALLS.contains(&nr) {
         let fd = u64::from_str_radix(parts.next()?.trim_start_matches("0x"), 16).ok()?;
         let target = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
-        return (target == pts).then_some(Blocked::Read);
+        // `/dev/tty` is the controlling terminal: ours, for a process in
+        // our foreground group (ssh and sudo ask their questions there).
+        return (target == pts || target == Path::new("/dev/tty")).then_some(Blocked::Read);
     }
     if POLL_SYSCALLS.contains(&nr) {
         let stdin = std::fs::read_link(format!("/proc/{pid}/fd/0")).ok();
