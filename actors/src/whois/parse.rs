@@ -136,7 +136,8 @@ pub fn referral_server(value: &str) -> Result<Server, String> {
     } else {
         token
     };
-    let bare = bare.trim_end_matches('/');
+    // `whois.example.net/` and `whois.example.net.` name the same server.
+    let bare = bare.trim_end_matches('/').trim_end_matches('.');
     Server::parse(bare).ok_or_else(|| "it is not a host name or address".to_string())
 }
 
@@ -420,6 +421,16 @@ mod tests {
             "it is a web address, not a whois server"
         );
         assert!(referral_server("bad$host!").is_err());
+        assert_eq!(
+            referral_server("Whois.Example.NET.").unwrap().address(),
+            "whois.example.net:43"
+        );
+        assert_eq!(
+            referral_server("whois://whois.example.net/")
+                .unwrap()
+                .address(),
+            "whois.example.net:43"
+        );
     }
 
     #[test]
