@@ -93,6 +93,8 @@ pub struct SessionActor {
     prompt_text: Option<String>,
     /// Set once the program first reached a prompt, asked for input or exited.
     startup: watch::Sender<Startup>,
+    /// When the tick last looked at the terminal.
+    last_check: Instant,
 }
 
 /// How far a freshly started program got.
@@ -141,6 +143,7 @@ impl SessionActor {
             tick: None,
             prompt_text: None,
             startup: watch::channel(Startup::Starting).0,
+            last_check: Instant::now(),
             definition,
         }
     }
@@ -429,6 +432,22 @@ impl SessionActor {
             return;
         }
         let quiet = self.last_output.elapsed();
+        // Everything below needs a quiet terminal; while output flows, the
+        // tick costs nothing. The longer it stays quiet, the less often we
+        // look (each look reads /proc).
+        if quiet < QUIET_FOR_INPUT_CHECK {
+            self.type_next_if_ready();
+            return;
+        }
+        let gap = match quiet.as_secs() {
+            0 => TICK,
+            1..=9 => Duration::from_millis(250),
+            _ => Duration::from_secs(1),
+        };
+        if self.last_check.elapsed() < gap {
+            return;
+        }
+        self.last_check = Instant::now();
         let cursor_line = self.cursor_line();
         let at_prompt_shape = looks_like_prompt(&cursor_line);
         // Readiness without markers.
