@@ -579,3 +579,90 @@ async fn zsh_gets_shell_integration_too() {
     assert_eq!(multi["output"], "z1\nz2", "{multi}");
     assert_eq!(multi["exit_code"], 4);
 }
+
+#[tokio::test]
+async fn a_second_restart_while_restarting_is_refused() {
+    let server = TestServer::start();
+    let id = server.shell().await;
+    let path = format!("/api/v1/sessions/{id}/restart");
+    let empty = json!({});
+    let (a, b) = tokio::join!(server.post(&path, &empty), server.post(&path, &empty));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let listed = server.get("/api/v1/sessions").await.1;
+    let pid = listed["sessions"][0]["pid"].as_u64().unwrap();
+    let (_, closed) = server.close(&id).await;
+    assert_eq!(closed["status"], "exited");
+    let leftovers = termbridge_actors::terminal::waiting::session_members(pid as i32);
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[tokio::test]
+async fn a_silent_running_command_is_not_idleness() {
+    let server = TestServer::start_with(|c| c.terminal.idle_timeout = Some(Duration::from_secs(1)));
+    let id = server.shell().await;
+    let (_, running) = server
+        .run_with(&id, "sleep 3", json!({"timeout_ms": 100}))
+        .await;
+    let done = server
+        .poll(&id, running["command_id"].as_str().unwrap(), 20_000)
+        .await;
+    assert_eq!(
+        done["status"], "completed",
+        "the session was closed under its command: {done}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_another_command_is_a_conflict() {
+    let server = TestServer::start();
+    let id = server.shell().await;
+    let (status, _) = server
+        .run_with(&id, "echo one", json!({"request_id": "r"}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .run_with(&id, "echo two", json!({"request_id": "r"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("different command")
+    );
+}
+
+#[tokio::test]
+async fn server_settings_and_local_command_options_stay_out_of_sessions() {
+    let server = TestServer::start();
+    // scripts/test.sh exports TERMBRIDGE_TEST_PYTHON into this process.
+    assert!(std::env::var_os("TERMBRIDGE_TEST_PYTHON").is_some());
+    let id = server.shell().await;
+    let seen = server
+        .run(&id, "echo \"[${TERMBRIDGE_TEST_PYTHON:-unset}]\"")
+        .await;
+    assert_eq!(seen["output"], "[unset]");
+    for (spec, message) in [
+        (
+            json!({"kind": "ssh", "ssh": {"host": "127.0.0.1", "options": ["ProxyCommand=sh -c id"]}}),
+            "makes ssh run local commands",
+        ),
+        (
+            json!({"kind": "ssh", "ssh": {"host": "127.0.0.1", "options": ["localcommand=id"]}}),
+            "makes ssh run local commands",
+        ),
+        (
+            json!({"env": {"TERMBRIDGE_SESSION_ID": "x"}}),
+            "cannot be overridden",
+        ),
+    ] {
+        let (status, body) = server.post("/api/v1/sessions", &spec).await;
+        assert_eq!(status, 400, "{spec}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(message),
+            "{body}"
+        );
+    }
+}

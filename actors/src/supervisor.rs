@@ -65,6 +65,9 @@ pub struct SubsystemStatus {
 pub struct Health {
     state: AtomicU8,
     restarts: AtomicU64,
+    /// Test-only: keeps reporting `Restarting` until this instant, to make
+    /// the (normally instant) restart window observable.
+    held_down_until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Health {
@@ -88,9 +91,24 @@ impl Health {
 
     /// The current state.
     pub fn state(&self) -> SubsystemState {
+        let held = self
+            .held_down_until
+            .lock()
+            .map(|until| until.is_some_and(|t| Instant::now() < t))
+            .unwrap_or(false);
+        if held {
+            return SubsystemState::Restarting;
+        }
         match self.state.load(Ordering::SeqCst) {
             Self::RUNNING => SubsystemState::Running,
             _ => SubsystemState::Restarting,
+        }
+    }
+
+    /// Test-only: report `Restarting` for `how_long`, as a slow restart would.
+    pub fn hold_down(&self, how_long: Duration) {
+        if let Ok(mut until) = self.held_down_until.lock() {
+            *until = Some(Instant::now() + how_long);
         }
     }
 
@@ -292,4 +310,57 @@ where
             }
         },
     ))
+}
+
+/// Runs a synchronous handler body that needs the actor and its context;
+/// if it panics, stops the actor (its supervisor restarts it) and answers
+/// `None`. Use it where [`guarded`]'s closure would need the context too.
+pub fn shielded<A, T>(
+    actor: &mut A,
+    ctx: &mut actix::Context<A>,
+    what: &str,
+    work: impl FnOnce(&mut A, &mut actix::Context<A>) -> T,
+) -> Option<T>
+where
+    A: Actor<Context = actix::Context<A>>,
+{
+    match catch_unwind(AssertUnwindSafe(|| work(actor, ctx))) {
+        Ok(answer) => Some(answer),
+        Err(_) => {
+            log::error!("{what} panicked; restarting its actor");
+            actix::ActorContext::stop(ctx);
+            None
+        }
+    }
+}
+
+/// Test-only: make a subsystem actor's handler panic, optionally keeping it
+/// reported as restarting for a while, to prove supervision end to end.
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Message)]
+#[rtype(result = "ActorResult<()>")]
+pub struct InjectFault {
+    /// Keep reporting `Restarting` this long after the fault.
+    pub hold_down: Duration,
+}
+
+/// Implements [`InjectFault`] for a subsystem actor with a `health` field.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! fault_injection {
+    ($actor:ty, $what:expr) => {
+        #[cfg(feature = "fault-injection")]
+        impl actix::Handler<$crate::supervisor::InjectFault> for $actor {
+            type Result = $crate::error::ActorResult<()>;
+
+            fn handle(
+                &mut self,
+                msg: $crate::supervisor::InjectFault,
+                ctx: &mut Self::Context,
+            ) -> Self::Result {
+                self.health.hold_down(msg.hold_down);
+                $crate::supervisor::guarded(ctx, $what, || panic!("fault injected into {}", $what))
+            }
+        }
+    };
 }

@@ -28,7 +28,7 @@ impl Tool for SessionClose {
     const ANNOTATIONS: Annotations = Annotations {
         read_only: false,
         destructive: true,
-        idempotent: true,
+        idempotent: false,
         open_world: false,
     };
     type Input = SessionCloseInput;

@@ -15,7 +15,9 @@ impl Tool for SessionOpen {
         reports exact exit codes; kind \"command\" runs an argv array with no shell parsing \
         (e.g. [\"python3\", \"-q\"]); kind \"ssh\" logs in with the system ssh client (ssh: host, \
         user, port, identity_file, options; or a configured profile). Optional: name, cwd, env, \
-        cols/rows (default 120x40), scrollback, shell_integration (auto|off). Pagers are disabled \
+        cols/rows (default 120x40), scrollback, shell_integration (auto|off), wait_ready_ms. It \
+        answers once the shell shows its first prompt (ready: true) or asks a question first \
+        (ready: false with prompt_hint, e.g. yes_no for an ssh host key). Pagers are disabled \
         (PAGER=cat) so commands do not stop in less.";
     const METHOD: HttpMethod = HttpMethod::Post;
     const PATH: &'static str = "/api/v1/sessions";

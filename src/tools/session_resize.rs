@@ -16,8 +16,10 @@ pub struct SessionResizeInput {
     /// The session.
     pub session_id: String,
     /// Columns (2–1000).
+    #[schemars(range(min = 2, max = 1000))]
     pub cols: u16,
     /// Rows (2–500).
+    #[schemars(range(min = 2, max = 500))]
     pub rows: u16,
 }
 

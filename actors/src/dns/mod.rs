@@ -515,3 +515,5 @@ mod tests {
         assert_eq!(code_name(ResponseCode::NoError), "NoError");
     }
 }
+
+crate::fault_injection!(DnsActor, "the dns subsystem");

@@ -55,3 +55,5 @@ impl Handler<ListAddresses> for NetActor {
         guarded(ctx, "listing interfaces", list_interfaces)
     }
 }
+
+crate::fault_injection!(NetActor, "the net subsystem");

@@ -402,7 +402,14 @@ impl Handler<Restart> for TerminalActor {
 
     fn handle(&mut self, msg: Restart, _ctx: &mut Self::Context) -> Self::Result {
         let grace = self.config.close_grace;
-        forward(self, &msg.session_id, session::Respawn { grace })
+        forward(
+            self,
+            &msg.session_id,
+            session::Respawn {
+                grace,
+                wait: Duration::from_secs(10),
+            },
+        )
     }
 }
 
@@ -459,3 +466,5 @@ impl Handler<InjectSessionPanic> for TerminalActor {
         forward(self, &msg.session_id, session::InjectPanic)
     }
 }
+
+crate::fault_injection!(TerminalActor, "the terminal subsystem");

@@ -94,8 +94,8 @@ pub struct LogEvent {
     pub event: OutputEvent,
 }
 
-/// A piece of the clean log, as returned by [`OutputLog::read`],
-/// [`OutputLog::read_range`] and [`OutputLog::slice`].
+/// A page of a session's clean output (escape sequences removed, `\r` and
+/// backspace applied), addressed by absolute byte offsets.
 #[derive(
     Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]

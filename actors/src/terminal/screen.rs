@@ -132,7 +132,8 @@ pub struct ScreenSnapshot {
     pub cols: u16,
     /// Height in rows.
     pub rows: u16,
-    /// Version of the observable state; see the module docs.
+    /// Changes whenever the visible screen (text, cursor, title, alternate
+    /// screen) changes; equal revisions mean an identical screen.
     pub revision: u64,
     /// Up to the requested number of most recent lines above the screen,
     /// oldest first.

@@ -30,6 +30,7 @@ use super::types::{
 };
 use super::waiting::{foreground, hint_from_text, looks_like_prompt, session_members};
 use crate::error::{ActorError, ActorResult};
+use crate::supervisor::shielded;
 
 /// How often a session with work in flight looks at its terminal.
 const TICK: Duration = Duration::from_millis(50);
@@ -162,6 +163,13 @@ impl SessionActor {
         let mut command = pty_process::Command::new(&plan.program)
             .args(&plan.args)
             .current_dir(&self.definition.cwd);
+        // The server's own settings (TERMBRIDGE_TOKEN above all) stay out
+        // of the programs it starts.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("TERMBRIDGE_") {
+                command = command.env_remove(k);
+            }
+        }
         for (k, v) in &plan.env {
             command = command.env(k, v);
         }
@@ -673,12 +681,14 @@ impl SessionActor {
         let r = self.book.get(id).ok_or_else(|| {
             ActorError::NotFound(format!("no command {id} in session {}", self.id))
         })?;
+        let mut dropped = 0;
         let (output, truncated, cursor) = match r.output_start {
             Some(from) => {
                 let to = r
                     .output_end
                     .unwrap_or_else(|| self.log.end() + self.log.pending_line().len() as u64);
                 let chunk = self.log.slice(from, to.max(from));
+                dropped = chunk.dropped;
                 let mut text = chunk.text;
                 if r.strip_echo {
                     text = strip_echo_and_prompt(&text, &r.text);
@@ -716,6 +726,7 @@ impl SessionActor {
             exit_code: r.exit_code,
             output,
             output_truncated: truncated,
+            output_dropped: dropped,
             output_cursor: cursor,
             prompt_hint: if r.status == CommandStatus::AwaitingInput {
                 r.prompt_hint
@@ -846,6 +857,11 @@ fn fg_reading_question(proc: Option<&Proc>, at_prompt_shape: bool) -> bool {
         .is_some_and(|f| f.reading && f.canonical && !at_prompt_shape)
 }
 
+/// The error a caller gets when the handler panicked (the actor restarts).
+fn fault() -> ActorError {
+    ActorError::Unavailable("the session hit an internal fault and is restarting; retry".into())
+}
+
 /// Exit code as shells report it: the code, or 128 + signal number.
 fn exit_code_of(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
@@ -899,7 +915,11 @@ impl Handler<PtyOutput> for SessionActor {
 
     fn handle(&mut self, msg: PtyOutput, ctx: &mut Self::Context) {
         if msg.generation == self.generation {
-            self.on_output(&msg.bytes, ctx);
+            // Hostile output must not take the session down for good: a
+            // panic in the parsers restarts the actor (state kept).
+            shielded(self, ctx, "processing terminal output", |act, ctx| {
+                act.on_output(&msg.bytes, ctx)
+            });
         }
     }
 }
@@ -958,12 +978,7 @@ impl Handler<Launch> for SessionActor {
         if let Err(e) = self.spawn_process(ctx) {
             return Box::pin(fut::ready(Err(e)));
         }
-        let mut startup = self.startup.subscribe();
-        let waited = async move {
-            let _ =
-                tokio::time::timeout(msg.wait, startup.wait_for(|s| *s != Startup::Starting)).await;
-        };
-        Box::pin(waited.into_actor(self).map(|_, act, _| Ok(act.info())))
+        self.info_once_started(msg.wait)
     }
 }
 
@@ -991,8 +1006,11 @@ pub struct Snapshot {
 impl Handler<Snapshot> for SessionActor {
     type Result = ActorResult<ScreenSnapshot>;
 
-    fn handle(&mut self, msg: Snapshot, _ctx: &mut Self::Context) -> Self::Result {
-        Ok(self.screen.snapshot(msg.scrollback))
+    fn handle(&mut self, msg: Snapshot, ctx: &mut Self::Context) -> Self::Result {
+        shielded(self, ctx, "reading the screen", |act, _| {
+            act.screen.snapshot(msg.scrollback)
+        })
+        .ok_or_else(fault)
     }
 }
 
@@ -1009,8 +1027,11 @@ pub struct Read {
 impl Handler<Read> for SessionActor {
     type Result = ActorResult<OutputChunk>;
 
-    fn handle(&mut self, msg: Read, _ctx: &mut Self::Context) -> Self::Result {
-        Ok(self.log.read(msg.since, msg.max_bytes))
+    fn handle(&mut self, msg: Read, ctx: &mut Self::Context) -> Self::Result {
+        shielded(self, ctx, "reading the output log", |act, _| {
+            act.log.read(msg.since, msg.max_bytes)
+        })
+        .ok_or_else(fault)
     }
 }
 
@@ -1039,6 +1060,12 @@ impl Handler<Run> for SessionActor {
         if let Some(rid) = &msg.request_id
             && let Some(existing) = self.book.by_request(rid)
         {
+            if existing.text != msg.command {
+                return Box::pin(fut::ready(Err(ActorError::Conflict(format!(
+                    "request_id {rid:?} was already used for a different command ({}) in the last 10 minutes",
+                    existing.id
+                )))));
+            }
             let id = existing.id.clone();
             return self.wait_for(id, msg.wait, msg.max_output_bytes, false);
         }
@@ -1190,14 +1217,23 @@ impl Handler<Terminate> for SessionActor {
 pub struct Respawn {
     /// Time between SIGHUP and SIGKILL for the old process.
     pub grace: Duration,
+    /// Longest wait for the new process's first prompt.
+    pub wait: Duration,
 }
 
 impl Handler<Respawn> for SessionActor {
     type Result = ResponseActFuture<Self, ActorResult<SessionInfo>>;
 
     fn handle(&mut self, msg: Respawn, _ctx: &mut Self::Context) -> Self::Result {
+        if self.status == SessionStatus::Restarting {
+            return Box::pin(fut::ready(Err(ActorError::Conflict(format!(
+                "session {} is already restarting",
+                self.id
+            )))));
+        }
         self.status = SessionStatus::Restarting;
-        Box::pin(self.terminate(msg.grace).map(move |_, act, ctx| {
+        let wait = msg.wait;
+        Box::pin(self.terminate(msg.grace).then(move |_, act, ctx| {
             act.finalize_exit_for_restart(ctx);
             act.screen = Screen::new(
                 act.definition.rows,
@@ -1205,13 +1241,28 @@ impl Handler<Respawn> for SessionActor {
                 act.definition.scrollback,
             );
             act.restarted = true;
-            act.spawn_process(ctx)?;
-            Ok(act.info())
+            match act.spawn_process(ctx) {
+                Ok(()) => act.info_once_started(wait),
+                Err(e) => Box::pin(fut::ready(Err(e))),
+            }
         }))
     }
 }
 
 impl SessionActor {
+    /// The session's info once its program reached a prompt, asked a
+    /// question or exited — or `wait` passed.
+    fn info_once_started(
+        &mut self,
+        wait: Duration,
+    ) -> ResponseActFuture<Self, ActorResult<SessionInfo>> {
+        let mut startup = self.startup.subscribe();
+        let waited = async move {
+            let _ = tokio::time::timeout(wait, startup.wait_for(|s| *s != Startup::Starting)).await;
+        };
+        Box::pin(waited.into_actor(self).map(|_, act, _| Ok(act.info())))
+    }
+
     fn finalize_exit_for_restart(&mut self, ctx: &mut Context<Self>) {
         let code = self.child_exit;
         let end = self.log.end() + self.log.pending_line().len() as u64;
@@ -1255,6 +1306,10 @@ impl Handler<IdleFor> for SessionActor {
     type Result = ActorResult<Duration>;
 
     fn handle(&mut self, _msg: IdleFor, _ctx: &mut Self::Context) -> Self::Result {
+        // A command still running (even a silent one) is not idleness.
+        if !self.book.unfinished_ids().is_empty() {
+            return Ok(Duration::ZERO);
+        }
         Ok(self.last_output.elapsed())
     }
 }

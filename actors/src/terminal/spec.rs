@@ -142,12 +142,31 @@ fn check_option(option: &str) -> ActorResult<()> {
             "ssh.options key {key:?} is not an ssh option name"
         )));
     }
+    // Options that make the local ssh client run commands of their own:
+    // a scoped token limited to ssh profiles must not get a local shell.
+    const LOCAL_COMMAND_OPTIONS: &[&str] = &[
+        "proxycommand",
+        "localcommand",
+        "permitlocalcommand",
+        "knownhostscommand",
+        "remotecommand",
+        "match",
+        "include",
+    ];
+    if LOCAL_COMMAND_OPTIONS.contains(&key.to_ascii_lowercase().as_str()) {
+        return Err(invalid(format!(
+            "ssh.options {key} is not allowed: it makes ssh run local commands"
+        )));
+    }
     check_text("ssh.options value", value, 1024)?;
     if value.contains(['\n', '\r']) {
         return Err(invalid("ssh.options values must be on one line"));
     }
     Ok(())
 }
+
+/// Variables termbridge sets for its own machinery.
+const RESERVED_ENV: &[&str] = &["TERMBRIDGE_SESSION_ID", "ZDOTDIR", "TB_USER_ZDOTDIR"];
 
 fn check_env_name(name: &str) -> ActorResult<()> {
     let ok = !name.is_empty()
@@ -236,6 +255,11 @@ pub fn define(spec: &OpenSpec, config: &TerminalConfig) -> ActorResult<Definitio
     }
     for (name, value) in &spec.env {
         check_env_name(name)?;
+        if RESERVED_ENV.contains(&name.as_str()) {
+            return Err(invalid(format!(
+                "env {name} is set by termbridge and cannot be overridden"
+            )));
+        }
         check_text(&format!("env.{name}"), value, 32 * 1024)?;
     }
     let cwd = match &spec.cwd {

@@ -12,7 +12,8 @@ use super::commands::{CommandStatus, Completion, PromptHint};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionKind {
-    /// The user's login shell (`$SHELL`, default bash), interactive.
+    /// The user's shell (`$SHELL`, default bash), interactive, with shell
+    /// integration for bash and zsh.
     #[default]
     Shell,
     /// A program given as an argv array (no shell parsing).
@@ -89,11 +90,13 @@ pub struct OpenSpec {
     /// Extra environment variables.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
-    /// Width in columns (default 120).
+    /// Width in columns, 2–1000 (default 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 1000))]
     pub cols: Option<u16>,
-    /// Height in rows (default 40).
+    /// Height in rows, 2–500 (default 40).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 500))]
     pub rows: Option<u16>,
     /// Lines of scrollback kept for session_screen (default 10 000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +179,9 @@ pub struct CommandResult {
     /// True when the middle of the output was left out to respect
     /// max_output_bytes; page through output_cursor with session_output.
     pub output_truncated: bool,
+    /// Bytes of this command's output already evicted from the session's
+    /// bounded output log (its start is lost; `output` begins later).
+    pub output_dropped: u64,
     /// Where this command's output lies in the session's output stream.
     pub output_cursor: Option<OutputRange>,
     /// For awaiting_input: `password`, `yes_no`, `pager` or `other`.

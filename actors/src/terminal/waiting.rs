@@ -197,10 +197,9 @@ pub fn hint_from_text(last_lines: &[String], echo_off: bool) -> PromptHint {
 /// command (used when there is no shell integration).
 pub fn looks_like_prompt(line: &str) -> bool {
     let line = line.trim_end();
-    ["$", "#", "%", ">", ">>>", "❯", "➜"]
+    ["$", "#", "%", ">", "❯", "➜"]
         .iter()
         .any(|p| line.ends_with(p))
-        || line.ends_with("> ")
 }
 
 #[cfg(test)]

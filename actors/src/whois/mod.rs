@@ -490,3 +490,5 @@ mod tests {
         assert_eq!(query_text(&plan, &server), "münchen.de");
     }
 }
+
+crate::fault_injection!(WhoisActor, "the whois subsystem");
