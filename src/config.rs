@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use termbridge_actors::dns::parse_server;
+use termbridge_actors::docs::DocsConfig;
 use termbridge_actors::terminal::{IntegrationMode, SshTarget, TerminalConfig};
 use termbridge_actors::whois::ServerList;
 
@@ -41,6 +42,71 @@ pub struct FileConfig {
     pub whois_servers_file: Option<PathBuf>,
     /// `[terminal]`: session limits and defaults.
     pub terminal: Option<TerminalFileConfig>,
+    /// `[docs]`: what `docs_search` searches besides the bundled documentation.
+    pub docs: Option<DocsFileConfig>,
+}
+
+/// The `[docs]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocsFileConfig {
+    /// Directories of Markdown and text files (`~/` is the home directory;
+    /// relative paths are relative to the config file's directory).
+    pub directories: Vec<PathBuf>,
+    /// Index the system's man pages (default false).
+    pub man_pages: Option<bool>,
+    /// Man sections to index (default `["1", "8"]`).
+    pub man_sections: Option<Vec<String>>,
+    /// Bytes indexed per file; larger files are cut (default 4 MiB).
+    pub max_file_bytes: Option<usize>,
+    /// Re-index a directory when its files change (default true).
+    pub watch: Option<bool>,
+}
+
+impl DocsFileConfig {
+    fn into_config(self, base: &Path) -> Result<DocsConfig, ConfigError> {
+        let mut docs = DocsConfig::default();
+        for dir in self.directories {
+            let expanded = match dir.strip_prefix("~") {
+                Ok(rest) => dirs::home_dir()
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "docs.directories: {} starts with ~ but there is no home directory",
+                            dir.display()
+                        ))
+                    })?
+                    .join(rest),
+                Err(_) if dir.is_relative() => base.join(&dir),
+                Err(_) => dir,
+            };
+            docs.directories.push(expanded);
+        }
+        if let Some(v) = self.man_pages {
+            docs.man_pages = v;
+        }
+        if let Some(sections) = self.man_sections {
+            for s in &sections {
+                if s.is_empty() || s.len() > 8 || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "docs.man_sections: {s:?} is not a man section (1, 8, 3p…)"
+                    )));
+                }
+            }
+            docs.man_sections = sections;
+        }
+        if let Some(n) = self.max_file_bytes {
+            if !(1024..=256 * 1024 * 1024).contains(&n) {
+                return Err(ConfigError::Invalid(format!(
+                    "docs.max_file_bytes must be 1024..=268435456, got {n}"
+                )));
+            }
+            docs.max_file_bytes = n;
+        }
+        if let Some(v) = self.watch {
+            docs.watch = v;
+        }
+        Ok(docs)
+    }
 }
 
 /// The `[terminal]` table of the config file.
@@ -134,6 +200,8 @@ pub struct Config {
     pub whois_servers: Option<ServerList>,
     /// Terminal sessions: limits, defaults, ssh profiles.
     pub terminal: TerminalConfig,
+    /// Documentation search: extra directories, man pages.
+    pub docs: DocsConfig,
 }
 
 /// A configuration problem, said plainly.
@@ -183,6 +251,7 @@ impl Config {
             dns_servers: Vec::new(),
             whois_servers: None,
             terminal: TerminalConfig::default(),
+            docs: DocsConfig::default(),
         }
     }
 
@@ -252,6 +321,15 @@ impl Config {
             .take()
             .unwrap_or_default()
             .into_config()?;
+        let docs_base = match file {
+            Some(path) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            None => config_dir.to_path_buf(),
+        };
+        let docs = file_config
+            .docs
+            .take()
+            .unwrap_or_default()
+            .into_config(&docs_base)?;
         let whois_servers = match &file_config.whois_servers_file {
             Some(path) => Some(read_whois_servers(path)?),
             None => None,
@@ -268,6 +346,7 @@ impl Config {
             dns_servers,
             whois_servers,
             terminal,
+            docs,
         })
     }
 }

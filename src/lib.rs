@@ -58,6 +58,7 @@ fn subsystems_config(config: &Config) -> SubsystemsConfig {
         subsystems.whois.servers = list.clone();
     }
     subsystems.terminal = config.terminal.clone();
+    subsystems.docs = config.docs.clone();
     subsystems
 }
 

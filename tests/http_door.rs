@@ -76,7 +76,9 @@ async fn right_token_reaches_the_tools() {
             "session_close",
             "ip_addresses",
             "dns_lookup",
-            "whois_lookup"
+            "whois_lookup",
+            "docs_search",
+            "docs_read"
         ])
     );
     let subsystems: Vec<(&str, &str)> = body["subsystems"]

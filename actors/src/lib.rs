@@ -5,6 +5,7 @@
 //! (verb-named structs) and get `Result<T, ActorError>` back.
 
 pub mod dns;
+pub mod docs;
 pub mod error;
 pub mod net;
 pub mod supervisor;

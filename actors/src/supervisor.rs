@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::dns::{DnsActor, DnsConfig};
+use crate::docs::{DocsActor, DocsConfig};
 use crate::error::{ActorError, ActorResult};
 use crate::net::NetActor;
 use crate::terminal::{TerminalActor, TerminalConfig};
@@ -36,6 +37,8 @@ pub struct SubsystemsConfig {
     pub whois: WhoisConfig,
     /// Terminal sessions.
     pub terminal: TerminalConfig,
+    /// Documentation search: extra directories, man pages.
+    pub docs: DocsConfig,
 }
 
 /// Whether a subsystem is taking messages.
@@ -208,6 +211,8 @@ pub struct Supervisor {
     pub dns: Subsystem<DnsActor>,
     /// Whois lookups.
     pub whois: Subsystem<WhoisActor>,
+    /// Documentation search.
+    pub docs: Subsystem<DocsActor>,
     started_at: Instant,
     arbiter: Arbiter,
 }
@@ -229,11 +234,16 @@ impl Supervisor {
         let terminal = supervise("terminal", &arbiter, move |health| {
             TerminalActor::new(terminal_config, health)
         });
+        let docs_config = config.docs;
+        let docs = supervise("docs", &arbiter, move |health| {
+            DocsActor::new(health, docs_config)
+        });
         Supervisor {
             net,
             terminal,
             dns,
             whois,
+            docs,
             started_at: Instant::now(),
             arbiter,
         }
@@ -246,6 +256,7 @@ impl Supervisor {
             self.terminal.status(),
             self.dns.status(),
             self.whois.status(),
+            self.docs.status(),
         ]
     }
 

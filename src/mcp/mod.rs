@@ -5,6 +5,7 @@
 //! result with `isError: true`; JSON-RPC errors are only for protocol faults.
 
 pub mod http;
+pub mod resources;
 pub mod sessions;
 
 use std::sync::OnceLock;
@@ -32,6 +33,8 @@ pub mod codes {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     /// Invalid method parameters.
     pub const INVALID_PARAMS: i64 = -32602;
+    /// `resources/read` of a URI we do not have (the MCP spec's code).
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
 }
 
 /// Text for `initialize`'s `instructions`: how an agent should use us.
@@ -222,6 +225,7 @@ pub fn initialize_result(version: &str) -> Value {
         "protocolVersion": version,
         "capabilities": {
             "tools": {"listChanged": false},
+            "resources": {"subscribe": false, "listChanged": false},
             "logging": {},
         },
         "serverInfo": {
@@ -269,6 +273,9 @@ pub async fn handle_request(
         },
         "tools/list" => success_response(id, tools_list().clone()),
         "tools/call" => call_tool(state, id, params, progress).await,
+        "resources/list" => resources::list(state, id, &params).await,
+        "resources/read" => resources::read(state, id, &params).await,
+        "resources/templates/list" => success_response(id, resources::templates()),
         other => error_response(
             id,
             codes::METHOD_NOT_FOUND,

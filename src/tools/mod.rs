@@ -8,6 +8,8 @@
 //! [`TOOLS`].
 
 pub mod dns_lookup;
+pub mod docs_read;
+pub mod docs_search;
 pub mod ip_addresses;
 pub mod server_info;
 pub mod session_close;
@@ -306,6 +308,8 @@ pub static TOOLS: &[ToolDef] = &[
     ToolDef::of::<ip_addresses::IpAddresses>(),
     ToolDef::of::<dns_lookup::DnsLookup>(),
     ToolDef::of::<whois_lookup::WhoisLookup>(),
+    ToolDef::of::<docs_search::DocsSearch>(),
+    ToolDef::of::<docs_read::DocsRead>(),
 ];
 
 /// The tool called `name`.
