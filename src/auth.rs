@@ -10,9 +10,10 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse};
+use actix_web::{Error, HttpMessage, HttpResponse};
 use subtle::ConstantTimeEq;
 
+use crate::access::{Principal, RateLimiter};
 use crate::config::Config;
 use crate::errors::ApiError;
 
@@ -20,9 +21,11 @@ use crate::errors::ApiError;
 const PUBLIC_PATHS: &[&str] = &["/health", "/openapi.json"];
 
 /// The rules the door applies, fixed at start.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Door {
-    token: String,
+    grants: Vec<Principal>,
+    rate_limit_per_second: u32,
+    limiter: RateLimiter,
     check_host: bool,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
@@ -32,8 +35,8 @@ pub struct Door {
 /// What the door decided about a request.
 #[derive(Debug, PartialEq)]
 pub enum Verdict {
-    /// Let it through.
-    Pass,
+    /// Let it through, with the token's grant (none on public paths).
+    Pass(Option<Principal>),
     /// Answer with this error.
     Refuse(Refusal),
 }
@@ -52,6 +55,11 @@ pub enum Refusal {
     },
     /// Declared body too large.
     TooLarge,
+    /// The token made too many requests; retry after this many seconds.
+    RateLimited {
+        /// Seconds.
+        retry_after: u64,
+    },
     /// `/.well-known/…`: no OAuth here.
     WellKnown,
 }
@@ -71,7 +79,9 @@ impl Door {
             .collect();
         allowed_hosts.extend(config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
         Door {
-            token: config.token.clone(),
+            grants: config.access.grants.clone(),
+            rate_limit_per_second: config.access.rate_limit_per_second,
+            limiter: RateLimiter::default(),
             check_host: local.ip().is_loopback(),
             allowed_hosts,
             allowed_origins,
@@ -105,24 +115,34 @@ impl Door {
             return Verdict::Refuse(Refusal::WellKnown);
         }
         if PUBLIC_PATHS.contains(&path) {
-            return Verdict::Pass;
+            return Verdict::Pass(None);
         }
-        match authorization.and_then(bearer_token) {
-            None => {
-                return Verdict::Refuse(Refusal::Unauthorized {
-                    token_sent: authorization.is_some(),
-                });
+        let Some(sent) = authorization.and_then(bearer_token) else {
+            return Verdict::Refuse(Refusal::Unauthorized {
+                token_sent: authorization.is_some(),
+            });
+        };
+        // Compare against every token in constant time, without stopping at
+        // the first match, so timing says nothing about which one matched.
+        let mut matched = None;
+        for grant in &self.grants {
+            if bool::from(sent.as_bytes().ct_eq(grant.token.as_bytes())) {
+                matched = Some(grant.clone());
             }
-            Some(sent) => {
-                if !bool::from(sent.as_bytes().ct_eq(self.token.as_bytes())) {
-                    return Verdict::Refuse(Refusal::Unauthorized { token_sent: true });
-                }
-            }
+        }
+        let Some(principal) = matched else {
+            return Verdict::Refuse(Refusal::Unauthorized { token_sent: true });
+        };
+        if let Err(retry_after) = self
+            .limiter
+            .take(&principal.name, self.rate_limit_per_second)
+        {
+            return Verdict::Refuse(Refusal::RateLimited { retry_after });
         }
         if content_length.is_some_and(|n| n > self.max_body_bytes as u64) {
             return Verdict::Refuse(Refusal::TooLarge);
         }
-        Verdict::Pass
+        Verdict::Pass(Some(principal))
     }
 
     /// The error to answer for a refusal.
@@ -135,6 +155,7 @@ impl Door {
                 "Origin {origin:?} is not allowed; add it to allowed_origins to let that page call termbridge"
             )),
             Refusal::Unauthorized { token_sent } => ApiError::Unauthorized { token_sent },
+            Refusal::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             Refusal::TooLarge => ApiError::PayloadTooLarge {
                 limit: self.max_body_bytes,
             },
@@ -189,7 +210,12 @@ pub async fn guard(
         text(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
     );
     match verdict {
-        Verdict::Pass => Ok(next.call(req).await?.map_into_boxed_body()),
+        Verdict::Pass(principal) => {
+            if let Some(principal) = principal {
+                req.extensions_mut().insert(principal);
+            }
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
         Verdict::Refuse(kind) => {
             let response: HttpResponse =
                 actix_web::ResponseError::error_response(&door.error_for(kind));
@@ -222,8 +248,11 @@ mod tests {
     fn token_checks() {
         let d = door();
         let path = "/api/v1/info";
-        assert_eq!(d.judge(path, None, None, GOOD, None), Verdict::Pass);
-        assert_eq!(
+        let Verdict::Pass(Some(p)) = d.judge(path, None, None, GOOD, None) else {
+            panic!("the main token passes")
+        };
+        assert_eq!(p.name, "default");
+        assert!(matches!(
             d.judge(
                 path,
                 None,
@@ -231,8 +260,8 @@ mod tests {
                 Some("bearer secret-token-0123456789"),
                 None
             ),
-            Verdict::Pass
-        );
+            Verdict::Pass(_)
+        ));
         assert_eq!(
             d.judge(path, None, None, None, None),
             Verdict::Refuse(Refusal::Unauthorized { token_sent: false })
@@ -249,29 +278,32 @@ mod tests {
                 "{wrong}"
             );
         }
-        assert_eq!(d.judge("/health", None, None, None, None), Verdict::Pass);
+        assert_eq!(
+            d.judge("/health", None, None, None, None),
+            Verdict::Pass(None)
+        );
     }
 
     #[test]
     fn host_and_origin_checks() {
         let d = door();
         let p = "/health";
-        assert_eq!(
+        assert!(matches!(
             d.judge(p, Some("localhost:1985"), None, None, None),
-            Verdict::Pass
-        );
-        assert_eq!(
+            Verdict::Pass(_)
+        ));
+        assert!(matches!(
             d.judge(p, Some("termbridge.test"), None, None, None),
-            Verdict::Pass
-        );
+            Verdict::Pass(_)
+        ));
         assert!(matches!(
             d.judge(p, Some("evil.example:1985"), None, None, None),
             Verdict::Refuse(Refusal::Host(_))
         ));
-        assert_eq!(
+        assert!(matches!(
             d.judge(p, None, Some("http://127.0.0.1:1985"), None, None),
-            Verdict::Pass
-        );
+            Verdict::Pass(_)
+        ));
         assert!(matches!(
             d.judge(p, None, Some("http://127.0.0.1:9999"), None, None),
             Verdict::Refuse(Refusal::Origin(_))

@@ -42,6 +42,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// Too many requests from one token.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until a retry is welcome.
+        retry_after: u64,
+    },
     /// A fault inside termbridge.
     #[error("{0}")]
     Internal(String),
@@ -84,6 +90,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,6 +105,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -136,6 +144,9 @@ impl ResponseError for ApiError {
                 r#"Bearer realm="termbridge""#
             };
             response.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        if let ApiError::RateLimited { retry_after } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         response.json(self.body())
     }

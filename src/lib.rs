@@ -6,6 +6,8 @@
 //! `termbridge-actors`. [`run`] starts a server on a listener the caller
 //! bound, which is how the tests start real servers on `127.0.0.1:0`.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod errors;
@@ -37,15 +39,19 @@ pub struct AppState {
     pub mcp_sessions: McpSessions,
     /// The OpenAPI document, serialized once.
     pub openapi: String,
+    /// The audit log, when configured.
+    pub audit: Option<audit::AuditLog>,
 }
 
 impl AppState {
     /// The context a tool call runs in.
-    pub fn tool_context(&self, progress: Progress) -> ToolContext {
+    pub fn tool_context(&self, progress: Progress, principal: access::Principal) -> ToolContext {
         ToolContext {
             subsystems: self.subsystems.clone(),
             config: self.config.clone(),
             progress,
+            cancel: Default::default(),
+            principal,
         }
     }
 }
@@ -58,6 +64,7 @@ fn subsystems_config(config: &Config) -> SubsystemsConfig {
         subsystems.whois.servers = list.clone();
     }
     subsystems.terminal = config.terminal.clone();
+    subsystems.net = config.net.clone();
     subsystems.docs = config.docs.clone();
     subsystems
 }
@@ -78,11 +85,19 @@ pub fn run_with_subsystems(
     let local = listener.local_addr()?;
     let door = Arc::new(Door::new(&config, local));
     let subsystems = Arc::new(Supervisor::start(subsystems_config(&config)));
+    let audit = config.access.audit_log.clone().map(|path| {
+        audit::AuditLog::new(
+            path,
+            config.access.audit_max_bytes,
+            config.access.redactor.clone(),
+        )
+    });
     let state = web::Data::new(AppState {
         config: Arc::new(config),
         subsystems: subsystems.clone(),
         mcp_sessions: McpSessions::default(),
         openapi: rest::openapi::document().to_string(),
+        audit,
     });
     let server = HttpServer::new(move || {
         let door = door.clone();

@@ -319,10 +319,8 @@ async fn resize_reaches_the_program() {
         (session["cols"].clone(), session["rows"].clone()),
         (json!(100), json!(30))
     );
-    assert_eq!(
-        server.run(id, "tput cols; tput lines").await["output"],
-        "100\n30"
-    );
+    let size = server.run(id, "tput cols; tput lines").await;
+    assert_eq!(size["output"], "100\n30", "{size}");
     let (status, resized) = server
         .post(
             &format!("/api/v1/sessions/{id}/resize"),

@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -20,6 +20,8 @@ use super::{
     handle_request, is_supported, negotiate, progress_notification, progress_token,
 };
 use crate::AppState;
+use crate::access::Principal;
+use crate::errors::ApiError;
 use crate::rest::read_body;
 use crate::tools::Progress;
 
@@ -57,6 +59,7 @@ fn accepts_sse(req: &HttpRequest) -> bool {
 struct Exchange {
     session: Option<String>,
     version: &'static str,
+    principal: Principal,
 }
 
 /// Why a request was refused before dispatch: HTTP status and message.
@@ -69,7 +72,7 @@ impl Fault {
 }
 
 /// Resolves session and protocol version from the headers, or refuses.
-fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, Fault> {
+fn exchange(state: &AppState, req: &HttpRequest, principal: Principal) -> Result<Exchange, Fault> {
     let header_version = header_text(req, VERSION_HEADER);
     if let Some(v) = header_version
         && !is_supported(v)
@@ -99,10 +102,17 @@ fn exchange(state: &AppState, req: &HttpRequest) -> Result<Exchange, Fault> {
         .map(|v| negotiate(Some(v)))
         .or(session_version)
         .unwrap_or(DEFAULT_PROTOCOL_VERSION);
-    Ok(Exchange { session, version })
+    Ok(Exchange {
+        session,
+        version,
+        principal,
+    })
 }
 
 async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let Some(principal) = req.extensions().get::<Principal>().cloned() else {
+        return ApiError::Unauthorized { token_sent: false }.error_response();
+    };
     let body = match read_body(payload, state.config.max_body_bytes).await {
         Ok(body) => body,
         Err(e) => return actix_web::ResponseError::error_response(&e),
@@ -122,9 +132,9 @@ async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState
     if let Ok(Incoming::Request { id, method, params }) = classify(&message)
         && method == "initialize"
     {
-        return initialize(&state, id, params).await;
+        return initialize(&state, &principal, id, params).await;
     }
-    let exchange = match exchange(&state, &req) {
+    let exchange = match exchange(&state, &req, principal) {
         Ok(x) => x,
         Err(fault) => return fault.response(),
     };
@@ -134,11 +144,24 @@ async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState
     }
 }
 
-async fn initialize(state: &AppState, id: Value, params: Value) -> HttpResponse {
+async fn initialize(
+    state: &AppState,
+    principal: &Principal,
+    id: Value,
+    params: Value,
+) -> HttpResponse {
     let requested = params.get("protocolVersion").and_then(Value::as_str);
     let version = negotiate(requested);
     let session = state.mcp_sessions.create(version);
-    let response = handle_request(state, id, "initialize", params, Progress::default()).await;
+    let response = handle_request(
+        state,
+        principal,
+        id,
+        "initialize",
+        params,
+        Progress::default(),
+    )
+    .await;
     HttpResponse::Ok()
         .insert_header((SESSION_HEADER, session))
         .json(response)
@@ -173,12 +196,24 @@ async fn post_single(
                 .then(|| progress_token(&params))
                 .flatten();
             match token {
-                Some(token) if accepts_sse(req) => {
-                    with_session(stream_call(state.clone(), id, method, params, token))
-                }
+                Some(token) if accepts_sse(req) => with_session(stream_call(
+                    state.clone(),
+                    exchange.principal.clone(),
+                    id,
+                    method,
+                    params,
+                    token,
+                )),
                 _ => {
-                    let response =
-                        handle_request(state, id, &method, params, Progress::default()).await;
+                    let response = handle_request(
+                        state,
+                        &exchange.principal,
+                        id,
+                        &method,
+                        params,
+                        Progress::default(),
+                    )
+                    .await;
                     with_session(HttpResponse::Ok().json(response))
                 }
             }
@@ -219,8 +254,17 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
                 ));
             }
             Ok(Incoming::Request { id, method, params }) => {
-                responses
-                    .push(handle_request(state, id, &method, params, Progress::default()).await);
+                responses.push(
+                    handle_request(
+                        state,
+                        &exchange.principal,
+                        id,
+                        &method,
+                        params,
+                        Progress::default(),
+                    )
+                    .await,
+                );
             }
         }
     }
@@ -239,6 +283,7 @@ fn sse_event(message: &Value) -> Bytes {
 /// the result.
 fn stream_call(
     state: web::Data<AppState>,
+    principal: Principal,
     id: Value,
     method: String,
     params: Value,
@@ -247,7 +292,14 @@ fn stream_call(
     let (events, mut events_rx) = mpsc::unbounded_channel::<Bytes>();
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
     actix_web::rt::spawn(async move {
-        let call = handle_request(&state, id, &method, params, Progress::to(progress_tx));
+        let call = handle_request(
+            &state,
+            &principal,
+            id,
+            &method,
+            params,
+            Progress::to(progress_tx),
+        );
         tokio::pin!(call);
         let response = loop {
             tokio::select! {

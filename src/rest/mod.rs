@@ -10,13 +10,15 @@ pub mod openapi;
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use crate::AppState;
+use crate::access::Principal;
 use crate::errors::ApiError;
 use crate::tools::{HttpMethod, TOOLS, ToolDef, input_field_for_path_param, json_type_name};
+use crate::tools::{Progress, dispatch};
 
 /// Registers every tool's route and the public endpoints.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -145,6 +147,11 @@ async fn call_tool(
 ) -> Result<HttpResponse, ApiError> {
     let body = read_body(payload, state.config.max_body_bytes).await?;
     let args = rest_arguments(def, &req, &body)?;
-    let output = (def.invoke)(state.tool_context(Default::default()), args).await?;
+    let principal = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or(ApiError::Unauthorized { token_sent: false })?;
+    let output = dispatch::call(&state, def, args, principal, Progress::default()).await?;
     Ok(HttpResponse::Ok().json(output))
 }

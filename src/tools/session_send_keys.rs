@@ -24,6 +24,11 @@ pub struct SessionSendKeysInput {
     /// Ctrl-<letter> (Ctrl-C interrupts), Alt-<letter>.
     #[serde(default)]
     pub keys: Vec<String>,
+    /// Type the secret of this name (from the server's `[secrets]` config
+    /// or its `TERMBRIDGE_SECRET_<NAME>` environment) before the keys: a
+    /// password reaches the prompt without passing through the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 /// What `session_send_keys` answers.
@@ -57,15 +62,28 @@ impl Tool for SessionSendKeys {
 
     fn call(ctx: ToolContext, input: SessionSendKeysInput) -> ToolFuture<SessionSendKeysOutput> {
         Box::pin(async move {
-            if input.text.as_deref().is_none_or(str::is_empty) && input.keys.is_empty() {
+            if input.text.as_deref().is_none_or(str::is_empty)
+                && input.keys.is_empty()
+                && input.secret.is_none()
+            {
                 return Err(crate::errors::ApiError::InvalidParams(
-                    "give text, keys or both".into(),
+                    "give text, secret, keys or a combination".into(),
                 ));
+            }
+            let mut text = input.text;
+            if let Some(name) = &input.secret {
+                let value = ctx.config.access.secret(name).ok_or_else(|| {
+                    crate::errors::ApiError::InvalidParams(format!(
+                        "no secret named {name:?} (configure it under [secrets] or as TERMBRIDGE_SECRET_{})",
+                        name.to_ascii_uppercase()
+                    ))
+                })?;
+                text = Some(text.unwrap_or_default() + &value);
             }
             let session_id = input.session_id.clone();
             let msg = SendKeys {
                 session_id: input.session_id,
-                text: input.text,
+                text,
                 keys: input.keys,
             };
             let bytes_sent = ctx.subsystems.terminal.ask(msg).await?;

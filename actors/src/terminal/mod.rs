@@ -216,6 +216,22 @@ impl Handler<List> for TerminalActor {
     }
 }
 
+/// One session's description.
+#[derive(Debug, Message)]
+#[rtype(result = "ActorResult<SessionInfo>")]
+pub struct DescribeSession {
+    /// Session id.
+    pub session_id: String,
+}
+
+impl Handler<DescribeSession> for TerminalActor {
+    type Result = ResponseFuture<ActorResult<SessionInfo>>;
+
+    fn handle(&mut self, msg: DescribeSession, _ctx: &mut Self::Context) -> Self::Result {
+        forward(self, &msg.session_id, session::Describe)
+    }
+}
+
 /// The screen of a session.
 #[derive(Debug, Message)]
 #[rtype(result = "ActorResult<ScreenSnapshot>")]

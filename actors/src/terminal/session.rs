@@ -663,6 +663,7 @@ impl SessionActor {
             command: self.definition.argv.clone(),
             pid: self.proc.as_ref().map(|p| p.pid),
             shell_integration: self.integration_seen,
+            read_only: self.definition.read_only,
             running_command: self
                 .book
                 .unfinished_ids()
@@ -791,6 +792,16 @@ impl SessionActor {
             }
             act.result(&id, max_bytes)
         }))
+    }
+
+    fn check_writable(&self) -> ActorResult<()> {
+        if self.definition.read_only {
+            return Err(ActorError::Forbidden(format!(
+                "session {} is read-only: it takes no input",
+                self.id
+            )));
+        }
+        self.check_running()
     }
 
     fn check_running(&self) -> ActorResult<()> {
@@ -1069,7 +1080,7 @@ impl Handler<Run> for SessionActor {
             let id = existing.id.clone();
             return self.wait_for(id, msg.wait, msg.max_output_bytes, false);
         }
-        if let Err(e) = self.check_running() {
+        if let Err(e) = self.check_writable() {
             return Box::pin(fut::ready(Err(e)));
         }
         if !msg.queue
@@ -1124,7 +1135,7 @@ impl Handler<Type> for SessionActor {
     type Result = ActorResult<usize>;
 
     fn handle(&mut self, msg: Type, ctx: &mut Self::Context) -> Self::Result {
-        self.check_running()?;
+        self.check_writable()?;
         let mut bytes = Vec::new();
         if let Some(text) = &msg.text {
             if text.len() > MAX_INPUT_BYTES {

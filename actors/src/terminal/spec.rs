@@ -78,6 +78,8 @@ pub struct Definition {
     pub integration: IntegrationMode,
     /// Pagers off.
     pub disable_pagers: bool,
+    /// Input refused.
+    pub read_only: bool,
 }
 
 fn invalid(message: impl Into<String>) -> ActorError {
@@ -356,6 +358,7 @@ pub fn define(spec: &OpenSpec, config: &TerminalConfig) -> ActorResult<Definitio
         scrollback,
         integration,
         disable_pagers: config.disable_pagers,
+        read_only: spec.read_only.unwrap_or(false),
     })
 }
 

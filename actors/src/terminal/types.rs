@@ -104,6 +104,10 @@ pub struct OpenSpec {
     /// `auto` (default) or `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shell_integration: Option<IntegrationMode>,
+    /// Refuse input (session_run, session_send_keys) for every token: the
+    /// session can only be watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
     /// Wait up to this long for the first prompt (or a question such as an
     /// ssh host-key prompt) before answering (default 10000, max 60000;
     /// 0 answers at once).
@@ -144,6 +148,8 @@ pub struct SessionInfo {
     pub shell_integration: bool,
     /// The command now running (or queued), if any.
     pub running_command: Option<String>,
+    /// Input is refused: the session can only be watched.
+    pub read_only: bool,
     /// At a prompt or running a command: not still starting up or stuck
     /// at a question.
     pub ready: bool,

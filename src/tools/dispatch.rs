@@ -1,0 +1,112 @@
+//! The one way a tool is called, from REST and MCP alike: the token's scope
+//! and session limits are checked, the tool runs, secrets are redacted from
+//! its answer, and state-changing calls are written to the audit log.
+
+use serde_json::Value;
+use termbridge_actors::terminal::DescribeSession;
+
+use super::{Progress, Scope, ToolDef};
+use crate::AppState;
+use crate::access::Principal;
+use crate::audit;
+use crate::errors::ApiError;
+
+/// Runs `def` with canonical `args` for `principal`.
+pub async fn call(
+    state: &AppState,
+    def: &'static ToolDef,
+    args: Value,
+    principal: Principal,
+    progress: Progress,
+) -> Result<Value, ApiError> {
+    let checked = check(state, def, &args, &principal).await;
+    let outcome = match checked {
+        Ok(()) => {
+            let ctx = state.tool_context(progress, principal.clone());
+            (def.invoke)(ctx, args.clone()).await
+        }
+        Err(e) => Err(e),
+    };
+    let outcome = outcome.map(|mut output| {
+        if def.name == "session_list" && principal.sessions.is_some() {
+            keep_allowed_sessions(&mut output, &principal);
+        }
+        state.config.access.redactor.redact_json(&mut output);
+        output
+    });
+    if def.scope == Scope::Control {
+        if let Some(log) = &state.audit {
+            let summary = outcome
+                .as_ref()
+                .map(Clone::clone)
+                .map_err(|e| e.code().to_string());
+            log.record(audit::entry(&principal.name, def.name, &args, &summary));
+        }
+    }
+    outcome
+}
+
+/// Whether `principal` may call `def` with `args`.
+async fn check(
+    state: &AppState,
+    def: &ToolDef,
+    args: &Value,
+    principal: &Principal,
+) -> Result<(), ApiError> {
+    if !principal.allows(def.scope) {
+        return Err(ApiError::Forbidden(format!(
+            "token {:?} has read scope; {} needs a control token",
+            principal.name, def.name
+        )));
+    }
+    if principal.sessions.is_none() {
+        return Ok(());
+    }
+    if def.name == "session_open" {
+        if args.get("kind").and_then(Value::as_str) == Some("ssh") && args.get("ssh").is_some() {
+            return Err(ApiError::Forbidden(format!(
+                "token {:?} may open ssh sessions only through a configured profile",
+                principal.name
+            )));
+        }
+        let name = args
+            .get("name")
+            .or_else(|| args.get("profile"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !principal.allows_session(name) {
+            return Err(ApiError::Forbidden(format!(
+                "token {:?} may only open sessions (or profiles) named {}; give a matching name",
+                principal.name,
+                principal.sessions.as_deref().unwrap_or_default().join(", ")
+            )));
+        }
+        return Ok(());
+    }
+    if let Some(id) = args.get("session_id").and_then(Value::as_str) {
+        let info = state
+            .subsystems
+            .terminal
+            .ask(DescribeSession {
+                session_id: id.to_string(),
+            })
+            .await?;
+        if !principal.allows_session(&info.name) {
+            return Err(ApiError::Forbidden(format!(
+                "token {:?} may not use session {:?}",
+                principal.name, info.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn keep_allowed_sessions(output: &mut Value, principal: &Principal) {
+    if let Some(list) = output.get_mut("sessions").and_then(Value::as_array_mut) {
+        list.retain(|s| {
+            s.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| principal.allows_session(n))
+        });
+    }
+}
