@@ -11,8 +11,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use termbridge_actors::dns::parse_server;
 use termbridge_actors::docs::DocsConfig;
+use termbridge_actors::net::{IpNet, NetConfig};
 use termbridge_actors::terminal::{IntegrationMode, SshTarget, TerminalConfig};
 use termbridge_actors::whois::ServerList;
+
+use crate::access::{AccessConfig, Grant, TokenFileConfig};
 
 /// The default listen address.
 pub const DEFAULT_BIND: &str = "127.0.0.1:1985";
@@ -42,6 +45,21 @@ pub struct FileConfig {
     pub whois_servers_file: Option<PathBuf>,
     /// `[terminal]`: session limits and defaults.
     pub terminal: Option<TerminalFileConfig>,
+    /// `[net]`: networks ping/traceroute refuse, the public address lookup.
+    pub net: Option<NetFileConfig>,
+    /// `[[tokens]]`: more tokens, each with a name, a scope and optionally
+    /// the sessions it may touch.
+    pub tokens: Option<Vec<TokenFileConfig>>,
+    /// `[secrets]`: values `session_send_keys {secret}` can type.
+    pub secrets: Option<BTreeMap<String, String>>,
+    /// Extra regular expressions whose matches are hidden in answers and logs.
+    pub redact: Option<Vec<String>>,
+    /// The audit log file (default `<config dir>/audit.log`; `""` turns it off).
+    pub audit_log: Option<PathBuf>,
+    /// Size at which the audit log is rotated (default 10 MiB).
+    pub audit_max_bytes: Option<u64>,
+    /// Requests per second per token (burst twice that); 0 = unlimited (default 50).
+    pub rate_limit_per_second: Option<u32>,
     /// `[docs]`: what `docs_search` searches besides the bundled documentation.
     pub docs: Option<DocsFileConfig>,
 }
@@ -106,6 +124,61 @@ impl DocsFileConfig {
             docs.watch = v;
         }
         Ok(docs)
+    }
+}
+
+/// The `[net]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetFileConfig {
+    /// Networks ping and traceroute refuse to probe (`10.0.0.0/8`,
+    /// `2001:db8::/32`, or single addresses); default none.
+    pub deny: Vec<String>,
+    /// The name whose A/AAAA answer is the asker's public address (default
+    /// `myip.opendns.com`).
+    pub public_ip_name: Option<String>,
+    /// The resolvers that answer it, `ip` or `ip:port` (default
+    /// resolver1.opendns.com: `208.67.222.222`, `[2620:119:35::35]`).
+    pub public_ip_resolvers: Option<Vec<String>>,
+}
+
+impl NetFileConfig {
+    fn into_config(self) -> Result<NetConfig, ConfigError> {
+        let mut net = NetConfig::default();
+        for text in &self.deny {
+            let network: IpNet = text
+                .parse()
+                .map_err(|e| ConfigError::Invalid(format!("net.deny: {e}")))?;
+            net.deny.push(network);
+        }
+        if let Some(name) = self.public_ip_name {
+            termbridge_actors::dns::check_domain_name(
+                "net.public_ip_name",
+                &name,
+                termbridge_actors::dns::NameRules::Dns,
+            )
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            net.public_ip.name = name;
+        }
+        if let Some(resolvers) = self.public_ip_resolvers {
+            if resolvers.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "net.public_ip_resolvers must list at least one resolver".to_string(),
+                ));
+            }
+            net.public_ip.resolvers = resolvers
+                .iter()
+                .map(|text| {
+                    parse_server(text).map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "invalid net.public_ip_resolvers entry {text:?}: expected an IP \
+                             address or IP:port such as 208.67.222.222 or [2620:119:35::35]:53"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(net)
     }
 }
 
@@ -200,8 +273,12 @@ pub struct Config {
     pub whois_servers: Option<ServerList>,
     /// Terminal sessions: limits, defaults, ssh profiles.
     pub terminal: TerminalConfig,
+    /// Network tools: the deny-list of ping/traceroute, the public address lookup.
+    pub net: NetConfig,
     /// Documentation search: extra directories, man pages.
     pub docs: DocsConfig,
+    /// Tokens and scopes, secrets, redaction, audit log, rate limit.
+    pub access: AccessConfig,
 }
 
 /// A configuration problem, said plainly.
@@ -239,10 +316,11 @@ pub enum ConfigError {
 impl Config {
     /// A configuration with defaults and the given token, for embedding and tests.
     pub fn with_token(token: impl Into<String>) -> Config {
+        let token = token.into();
         Config {
             bind: DEFAULT_BIND.parse().expect("default bind address parses"),
             allow_remote: false,
-            token: token.into(),
+            token: token.clone(),
             token_source: "given by the caller".to_string(),
             token_file: None,
             allowed_origins: Vec::new(),
@@ -251,7 +329,9 @@ impl Config {
             dns_servers: Vec::new(),
             whois_servers: None,
             terminal: TerminalConfig::default(),
+            net: NetConfig::default(),
             docs: DocsConfig::default(),
+            access: AccessConfig::with_main_token(&token),
         }
     }
 
@@ -271,7 +351,7 @@ impl Config {
         let bind_text = overrides
             .bind
             .clone()
-            .or(file_config.bind)
+            .or(file_config.bind.take())
             .unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_text.parse().map_err(|_| {
             ConfigError::Invalid(format!(
@@ -288,21 +368,23 @@ impl Config {
                  try the token. Pass --allow-remote (or allow_remote = true) if you mean it."
             )));
         }
-        let (token, token_source, token_file) = match overrides.token.clone().or(file_config.token)
-        {
-            Some(token) => {
-                check_token(&token)?;
-                let source = "configuration (TERMBRIDGE_TOKEN or config file)".to_string();
-                (token, source, None)
-            }
-            None => {
-                let path = file_config
-                    .token_file
-                    .unwrap_or_else(|| config_dir.join("token"));
-                let token = load_or_create_token(&path)?;
-                (token, path.display().to_string(), Some(path))
-            }
-        };
+        let (token, token_source, token_file) =
+            match overrides.token.clone().or(file_config.token.take()) {
+                Some(token) => {
+                    check_token(&token)?;
+                    let source = "configuration (TERMBRIDGE_TOKEN or config file)".to_string();
+                    (token, source, None)
+                }
+                None => {
+                    let path = file_config
+                        .token_file
+                        .take()
+                        .unwrap_or_else(|| config_dir.join("token"));
+                    let token = load_or_create_token(&path)?;
+                    (token, path.display().to_string(), Some(path))
+                }
+            };
+        let access = access_config(&mut file_config, &token, config_dir)?;
         let dns_servers = file_config
             .dns_servers
             .unwrap_or_default()
@@ -330,6 +412,7 @@ impl Config {
             .take()
             .unwrap_or_default()
             .into_config(&docs_base)?;
+        let net = file_config.net.take().unwrap_or_default().into_config()?;
         let whois_servers = match &file_config.whois_servers_file {
             Some(path) => Some(read_whois_servers(path)?),
             None => None,
@@ -337,6 +420,7 @@ impl Config {
         Ok(Config {
             bind,
             allow_remote,
+            access,
             token,
             token_source,
             token_file,
@@ -346,9 +430,54 @@ impl Config {
             dns_servers,
             whois_servers,
             terminal,
+            net,
             docs,
         })
     }
+}
+
+/// Tokens, secrets, redaction, audit log and rate limit from the file.
+fn access_config(
+    file: &mut FileConfig,
+    main_token: &str,
+    config_dir: &Path,
+) -> Result<AccessConfig, ConfigError> {
+    let mut access = AccessConfig::with_main_token(main_token);
+    let mut names = vec!["default".to_string()];
+    for entry in file.tokens.take().unwrap_or_default() {
+        check_token(&entry.token)?;
+        if entry.name.is_empty() || names.contains(&entry.name) {
+            return Err(ConfigError::Invalid(format!(
+                "tokens: each token needs a unique, non-empty name (got {:?})",
+                entry.name
+            )));
+        }
+        if access.grants.iter().any(|g| g.token == entry.token) {
+            return Err(ConfigError::Invalid(format!(
+                "tokens: {:?} reuses another token's value",
+                entry.name
+            )));
+        }
+        names.push(entry.name.clone());
+        access.grants.push(std::sync::Arc::new(Grant {
+            name: entry.name,
+            token: entry.token,
+            scope: entry.scope,
+            sessions: entry.sessions,
+        }));
+    }
+    access.secrets = file.secrets.take().unwrap_or_default();
+    access.audit_log = match file.audit_log.take() {
+        Some(path) if path.as_os_str().is_empty() => None,
+        Some(path) => Some(path),
+        None => Some(config_dir.join("audit.log")),
+    };
+    if let Some(n) = file.audit_max_bytes {
+        access.audit_max_bytes = n.max(4096);
+    }
+    access.rate_limit_per_second = file.rate_limit_per_second.unwrap_or(50);
+    let extra = file.redact.take().unwrap_or_default();
+    access.with_redaction(&extra).map_err(ConfigError::Invalid)
 }
 
 /// Reads and checks a whois server list file.
@@ -582,6 +711,41 @@ mod tests {
                 "cannot read whois server list {}: ",
                 list.display()
             )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn net_table_sets_the_deny_list_and_the_public_address_lookup() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        fs::write(
+            &file,
+            "token = \"file-token-0123456789\"\n[net]\ndeny = [\"10.0.0.0/8\", \"2001:db8::1\"]\n\
+             public_ip_name = \"myip.example\"\npublic_ip_resolvers = [\"127.0.0.1:5353\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap();
+        let deny: Vec<String> = config.net.deny.iter().map(|n| n.to_string()).collect();
+        assert_eq!(deny, vec!["10.0.0.0/8", "2001:db8::1/128"]);
+        assert_eq!(config.net.public_ip.name, "myip.example");
+        assert_eq!(
+            config.net.public_ip.resolvers,
+            vec!["127.0.0.1:5353".parse().unwrap()]
+        );
+        // Defaults: nothing denied, OpenDNS.
+        let plain = Config::with_token("file-token-0123456789");
+        assert!(plain.net.deny.is_empty());
+        assert_eq!(plain.net.public_ip.name, "myip.opendns.com");
+        fs::write(
+            &file,
+            "token = \"file-token-0123456789\"\n[net]\ndeny = [\"10.0.0.0/33\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("net.deny: \"10.0.0.0/33\" is not a network"),
             "{err}"
         );
     }

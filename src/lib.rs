@@ -37,6 +37,8 @@ pub struct AppState {
     pub subsystems: Arc<Supervisor>,
     /// Live MCP sessions.
     pub mcp_sessions: McpSessions,
+    /// MCP requests running now, for `notifications/cancelled`.
+    pub mcp_in_flight: mcp::inflight::InFlight,
     /// The OpenAPI document, serialized once.
     pub openapi: String,
     /// The audit log, when configured.
@@ -96,6 +98,7 @@ pub fn run_with_subsystems(
         config: Arc::new(config),
         subsystems: subsystems.clone(),
         mcp_sessions: McpSessions::default(),
+        mcp_in_flight: Default::default(),
         openapi: rest::openapi::document().to_string(),
         audit,
     });
@@ -112,6 +115,11 @@ pub fn run_with_subsystems(
     })
     .listen(listener)?
     .shutdown_timeout(5)
+    // The caller decides what a signal means (`termbridge serve` closes
+    // its sessions first); tests run many servers in one process.
+    .disable_signals()
+    // Slow clients (slowloris) get 10 s to send their headers.
+    .client_request_timeout(std::time::Duration::from_secs(10))
     .run();
     Ok((server, subsystems))
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use termbridge::config::{self, Config, Overrides};
+use termbridge_actors::terminal::CloseAll;
 
 #[derive(Parser)]
 #[command(
@@ -128,9 +129,39 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let _ = stdout.flush();
     }
     actix_web::rt::System::new().block_on(async move {
-        let server = termbridge::run(listener, config).map_err(|e| e.to_string())?;
-        server.await.map_err(|e| e.to_string())
+        let (server, subsystems) =
+            termbridge::run_with_subsystems(listener, config).map_err(|e| e.to_string())?;
+        let handle = server.handle();
+        let serving = actix_web::rt::spawn(server);
+        let signal = shutdown_signal().await;
+        // Stop accepting, let in-flight requests finish (bounded by the
+        // server's shutdown timeout), then close every session so no shell
+        // outlives the server.
+        log::info!("{signal} received: stopping");
+        handle.stop(true).await;
+        let closing = subsystems
+            .terminal
+            .ask_within(CloseAll, std::time::Duration::from_secs(15))
+            .await;
+        match closing {
+            Ok(n) => log::info!("closed {n} session(s)"),
+            Err(e) => log::warn!("closing sessions at shutdown: {e}"),
+        }
+        match serving.await {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     })
+}
+
+/// Waits for SIGINT or SIGTERM; says which.
+async fn shutdown_signal() -> &'static str {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 fn token(rotate: bool, common: &CommonArgs) -> Result<(), String> {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::dns::{DnsActor, DnsConfig};
 use crate::docs::{DocsActor, DocsConfig};
 use crate::error::{ActorError, ActorResult};
-use crate::net::NetActor;
+use crate::net::{NetActor, NetConfig};
 use crate::terminal::{TerminalActor, TerminalConfig};
 use crate::whois::{WhoisActor, WhoisConfig};
 
@@ -31,6 +31,8 @@ pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(120);
 /// Settings the subsystems need at start.
 #[derive(Debug, Clone, Default)]
 pub struct SubsystemsConfig {
+    /// Network tools: deny-list, public address lookup.
+    pub net: NetConfig,
     /// DNS: the default servers.
     pub dns: DnsConfig,
     /// Whois: the server list and answer size limit.
@@ -221,10 +223,14 @@ impl Supervisor {
     /// Starts every subsystem actor. Must be called inside an actix system.
     pub fn start(config: SubsystemsConfig) -> Supervisor {
         let arbiter = Arbiter::new();
-        let net = supervise("net", &arbiter, NetActor::new);
         let dns_config = config.dns;
         let dns = supervise("dns", &arbiter, move |health| {
             DnsActor::new(health, dns_config)
+        });
+        // The net subsystem resolves host names through the dns one.
+        let (net_config, net_dns) = (config.net, dns.clone());
+        let net = supervise("net", &arbiter, move |health| {
+            NetActor::new(health, net_config, net_dns)
         });
         let whois_config = config.whois;
         let whois = supervise("whois", &arbiter, move |health| {

@@ -4,7 +4,8 @@
 //! Requests are answered with `application/json`, except a `tools/call` that
 //! carries a progress token from a client accepting `text/event-stream`: that
 //! one is answered as an SSE stream of progress notifications ending with the
-//! result. Notifications and client responses get 202 with no body.
+//! result. Notifications and client responses get 202 with no body;
+//! `notifications/cancelled` stops the request it names (see `inflight.rs`).
 //! `initialize` issues an `Mcp-Session-Id`; requests without one still work.
 
 use std::convert::Infallible;
@@ -160,6 +161,7 @@ async fn initialize(
         "initialize",
         params,
         Progress::default(),
+        Default::default(),
     )
     .await;
     HttpResponse::Ok()
@@ -190,7 +192,11 @@ async fn post_single(
     };
     match classify(&message) {
         Err((id, why)) => refuse(StatusCode::BAD_REQUEST, id, codes::INVALID_REQUEST, why),
-        Ok(Incoming::Notification { .. }) | Ok(Incoming::Response) => accepted(),
+        Ok(Incoming::Notification { method, params }) => {
+            notification(state, exchange, &method, &params);
+            accepted()
+        }
+        Ok(Incoming::Response) => accepted(),
         Ok(Incoming::Request { id, method, params }) => {
             let token = (method == "tools/call")
                 .then(|| progress_token(&params))
@@ -199,12 +205,17 @@ async fn post_single(
                 Some(token) if accepts_sse(req) => with_session(stream_call(
                     state.clone(),
                     exchange.principal.clone(),
+                    exchange.session.clone(),
                     id,
                     method,
                     params,
                     token,
                 )),
                 _ => {
+                    // Registered while it runs, so notifications/cancelled can stop it.
+                    let call = state
+                        .mcp_in_flight
+                        .register(exchange.session.as_deref(), &id);
                     let response = handle_request(
                         state,
                         &exchange.principal,
@@ -212,6 +223,7 @@ async fn post_single(
                         &method,
                         params,
                         Progress::default(),
+                        call.token(),
                     )
                     .await;
                     with_session(HttpResponse::Ok().json(response))
@@ -245,7 +257,10 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
     for message in batch {
         match classify(&message) {
             Err((id, why)) => responses.push(error_response(id, codes::INVALID_REQUEST, why)),
-            Ok(Incoming::Notification { .. }) | Ok(Incoming::Response) => {}
+            Ok(Incoming::Notification { method, params }) => {
+                notification(state, exchange, &method, &params)
+            }
+            Ok(Incoming::Response) => {}
             Ok(Incoming::Request { method, .. }) if method == "initialize" => {
                 responses.push(error_response(
                     Value::Null,
@@ -262,6 +277,7 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
                         &method,
                         params,
                         Progress::default(),
+                        Default::default(),
                     )
                     .await,
                 );
@@ -275,15 +291,27 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
     }
 }
 
+/// Acts on a client notification. Only `notifications/cancelled` needs
+/// anything: it stops the request it names, if that still runs.
+fn notification(state: &AppState, exchange: &Exchange, method: &str, params: &Value) {
+    if method == "notifications/cancelled"
+        && let Some(id) = params.get("requestId")
+    {
+        state.mcp_in_flight.cancel(exchange.session.as_deref(), id);
+    }
+}
+
 fn sse_event(message: &Value) -> Bytes {
     Bytes::from(format!("event: message\ndata: {message}\n\n"))
 }
 
 /// Answers a `tools/call` as SSE: a progress notification per report, then
-/// the result.
+/// the result. The call is cancelled when the client sends
+/// `notifications/cancelled` for it or hangs up on the stream.
 fn stream_call(
     state: web::Data<AppState>,
     principal: Principal,
+    session: Option<String>,
     id: Value,
     method: String,
     params: Value,
@@ -291,7 +319,11 @@ fn stream_call(
 ) -> HttpResponse {
     let (events, mut events_rx) = mpsc::unbounded_channel::<Bytes>();
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+    // Registered while it runs, so notifications/cancelled can stop it.
+    let in_flight = state.mcp_in_flight.register(session.as_deref(), &id);
+    let cancel = in_flight.token();
     actix_web::rt::spawn(async move {
+        let _in_flight = in_flight;
         let call = handle_request(
             &state,
             &principal,
@@ -299,13 +331,20 @@ fn stream_call(
             &method,
             params,
             Progress::to(progress_tx),
+            cancel.clone(),
         );
         tokio::pin!(call);
+        let mut hung_up = false;
         let response = loop {
             tokio::select! {
                 biased;
                 Some(update) = progress_rx.recv() => {
                     let _ = events.send(sse_event(&progress_notification(&token, &update)));
+                }
+                // A client that hangs up on the stream no longer wants the result.
+                _ = events.closed(), if !hung_up => {
+                    hung_up = true;
+                    cancel.cancel();
                 }
                 response = &mut call => break response,
             }

@@ -5,6 +5,7 @@
 //! result with `isError: true`; JSON-RPC errors are only for protocol faults.
 
 pub mod http;
+pub mod inflight;
 pub mod resources;
 pub mod sessions;
 
@@ -12,9 +13,11 @@ use std::sync::OnceLock;
 
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::tools::{Progress, TOOLS, ToolDef, find};
+use crate::access::Principal;
+use crate::tools::{Progress, Scope, TOOLS, ToolDef, dispatch, find};
 
 /// Protocol versions we speak, newest first.
 pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -215,8 +218,26 @@ pub fn tool_entry(def: &ToolDef) -> Value {
 
 /// The `tools/list` result, built once.
 pub fn tools_list() -> &'static Value {
-    static LIST: OnceLock<Value> = OnceLock::new();
-    LIST.get_or_init(|| json!({"tools": TOOLS.iter().map(tool_entry).collect::<Vec<_>>()}))
+    tools_list_for(Scope::Control)
+}
+
+/// The `tools/list` a token of `scope` sees: tools it cannot use are hidden.
+pub fn tools_list_for(scope: Scope) -> &'static Value {
+    static CONTROL: OnceLock<Value> = OnceLock::new();
+    static READ: OnceLock<Value> = OnceLock::new();
+    let slot = if scope == Scope::Control {
+        &CONTROL
+    } else {
+        &READ
+    };
+    slot.get_or_init(|| {
+        let tools: Vec<Value> = TOOLS
+            .iter()
+            .filter(|t| t.scope <= scope)
+            .map(tool_entry)
+            .collect();
+        json!({ "tools": tools })
+    })
 }
 
 /// The `initialize` result for `version`.
@@ -249,13 +270,16 @@ const LOG_LEVELS: &[&str] = &[
 ];
 
 /// Answers one request. `initialize` is handled by the transport (it creates
-/// the session); everything else is here.
+/// the session); everything else is here. `cancel` fires when the client
+/// cancels the request; a tool sees it as `ToolContext::cancel`.
 pub async fn handle_request(
     state: &AppState,
+    principal: &Principal,
     id: Value,
     method: &str,
     params: Value,
     progress: Progress,
+    cancel: CancellationToken,
 ) -> Value {
     match method {
         "initialize" => {
@@ -271,8 +295,8 @@ pub async fn handle_request(
                 format!("\"level\" must be one of {}", LOG_LEVELS.join(", ")),
             ),
         },
-        "tools/list" => success_response(id, tools_list().clone()),
-        "tools/call" => call_tool(state, id, params, progress).await,
+        "tools/list" => success_response(id, tools_list_for(principal.scope).clone()),
+        "tools/call" => call_tool(state, principal, id, params, progress, cancel).await,
         "resources/list" => resources::list(state, id, &params).await,
         "resources/read" => resources::read(state, id, &params).await,
         "resources/templates/list" => success_response(id, resources::templates()),
@@ -284,7 +308,14 @@ pub async fn handle_request(
     }
 }
 
-async fn call_tool(state: &AppState, id: Value, params: Value, progress: Progress) -> Value {
+async fn call_tool(
+    state: &AppState,
+    principal: &Principal,
+    id: Value,
+    params: Value,
+    progress: Progress,
+    cancel: CancellationToken,
+) -> Value {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
         return error_response(
             id,
@@ -300,7 +331,7 @@ async fn call_tool(state: &AppState, id: Value, params: Value, progress: Progres
         .cloned()
         .unwrap_or(Value::Object(Map::new()));
     let outcome = match (def.check_input)(arguments) {
-        Ok(args) => (def.invoke)(state.tool_context(progress), args).await,
+        Ok(args) => dispatch::call(state, def, args, principal.clone(), progress, cancel).await,
         Err(e) => Err(e),
     };
     let result = match outcome {

@@ -152,6 +152,9 @@ async fn call_tool(
         .get::<Principal>()
         .cloned()
         .ok_or(ApiError::Unauthorized { token_sent: false })?;
-    let output = dispatch::call(&state, def, args, principal, Progress::default()).await?;
+    // REST has no cancel message: a client that hangs up drops this future,
+    // which cancels the call (see `tools::invoke`).
+    let cancel = Default::default();
+    let output = dispatch::call(&state, def, args, principal, Progress::default(), cancel).await?;
     Ok(HttpResponse::Ok().json(output))
 }

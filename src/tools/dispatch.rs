@@ -11,18 +11,21 @@ use crate::access::Principal;
 use crate::audit;
 use crate::errors::ApiError;
 
-/// Runs `def` with canonical `args` for `principal`.
+/// Runs `def` with canonical `args` for `principal`; `cancel` fires when
+/// the caller gives up (the tool sees it as `ToolContext::cancel`).
 pub async fn call(
     state: &AppState,
     def: &'static ToolDef,
     args: Value,
     principal: Principal,
     progress: Progress,
+    cancel: tokio_util::sync::CancellationToken,
 ) -> Result<Value, ApiError> {
     let checked = check(state, def, &args, &principal).await;
     let outcome = match checked {
         Ok(()) => {
-            let ctx = state.tool_context(progress, principal.clone());
+            let mut ctx = state.tool_context(progress, principal.clone());
+            ctx.cancel = cancel;
             (def.invoke)(ctx, args.clone()).await
         }
         Err(e) => Err(e),

@@ -7,10 +7,12 @@
 //! generated from it. Adding a tool is one new file here plus one line in
 //! [`TOOLS`].
 
+pub mod dispatch;
 pub mod dns_lookup;
 pub mod docs_read;
 pub mod docs_search;
 pub mod ip_addresses;
+pub mod ping;
 pub mod server_info;
 pub mod session_close;
 pub mod session_command;
@@ -22,6 +24,7 @@ pub mod session_restart;
 pub mod session_run;
 pub mod session_screen;
 pub mod session_send_keys;
+pub mod traceroute;
 pub mod whois_lookup;
 
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use termbridge_actors::Supervisor;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::errors::ApiError;
@@ -60,7 +64,8 @@ impl HttpMethod {
 }
 
 /// What a token must be allowed to do to use a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Looks without changing anything.
     Read,
@@ -142,6 +147,12 @@ pub struct ToolContext {
     pub config: Arc<Config>,
     /// Where to report progress.
     pub progress: Progress,
+    /// Fires when the caller gives up on the call (MCP
+    /// `notifications/cancelled`, or the client went away); long tools pass
+    /// it to their actor so the work stops.
+    pub cancel: CancellationToken,
+    /// The token the call came with.
+    pub principal: crate::access::Principal,
 }
 
 /// The future a tool call returns.
@@ -275,8 +286,12 @@ fn invoke<T: Tool>(ctx: ToolContext, args: Value) -> ToolFuture<Value> {
         Err(e) => return Box::pin(futures::future::ready(Err(invalid_arguments::<T>(e)))),
     };
     Box::pin(async move {
-        let output = T::call(ctx, input).await?;
-        serde_json::to_value(output).map_err(|e| ApiError::Internal(e.to_string()))
+        // A call whose future is dropped (the client went away) cancels
+        // what it started; a call that finishes does not.
+        let abandoned = ctx.cancel.clone().drop_guard();
+        let output = T::call(ctx, input).await;
+        abandoned.disarm();
+        serde_json::to_value(output?).map_err(|e| ApiError::Internal(e.to_string()))
     })
 }
 
@@ -308,6 +323,8 @@ pub static TOOLS: &[ToolDef] = &[
     ToolDef::of::<ip_addresses::IpAddresses>(),
     ToolDef::of::<dns_lookup::DnsLookup>(),
     ToolDef::of::<whois_lookup::WhoisLookup>(),
+    ToolDef::of::<ping::PingTool>(),
+    ToolDef::of::<traceroute::TracerouteTool>(),
     ToolDef::of::<docs_search::DocsSearch>(),
     ToolDef::of::<docs_read::DocsRead>(),
 ];

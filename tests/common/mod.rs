@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod net;
+pub mod netns;
 pub mod sshd;
 pub mod terminal;
 

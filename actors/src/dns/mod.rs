@@ -11,6 +11,7 @@
 
 mod names;
 mod records;
+mod resolve;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub use names::{
     parse_server, type_name,
 };
 pub use records::{DnsRecord, RecordFields};
+pub use resolve::{Family, MAX_RESOLVE_TIMEOUT_MS, ResolveHost, ReverseName};
 
 use crate::error::{ActorError, ActorResult};
 use crate::supervisor::{Health, guarded, guarded_future};
@@ -213,7 +215,7 @@ fn plan(msg: Lookup, config: &DnsConfig) -> ActorResult<Plan> {
 }
 
 /// The configured servers, else the system's.
-fn default_servers(config: &DnsConfig) -> ActorResult<Vec<SocketAddr>> {
+pub(crate) fn default_servers(config: &DnsConfig) -> ActorResult<Vec<SocketAddr>> {
     if !config.servers.is_empty() {
         return Ok(config.servers.clone());
     }

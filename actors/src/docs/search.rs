@@ -33,7 +33,7 @@ pub const MAX_QUERY_WORDS: usize = 16;
 /// Lowest normalised fuzzy score that counts as a match.
 pub const FUZZY_MIN: f64 = 0.7;
 /// Lowest total score a result may have.
-pub const MIN_SCORE: f32 = 0.5;
+pub const MIN_SCORE: f32 = 0.2;
 /// Longest token indexed (longer ones are hashes, base64, noise).
 const MAX_TOKEN_CHARS: usize = 48;
 

@@ -465,6 +465,36 @@ impl Handler<Close> for TerminalActor {
     }
 }
 
+/// Close every session (server shutdown); answers how many were closed.
+#[derive(Debug, Message)]
+#[rtype(result = "ActorResult<usize>")]
+pub struct CloseAll;
+
+impl Handler<CloseAll> for TerminalActor {
+    type Result = ResponseActFuture<Self, ActorResult<usize>>;
+
+    fn handle(&mut self, _msg: CloseAll, _ctx: &mut Self::Context) -> Self::Result {
+        let grace = self.config.close_grace;
+        let sessions: Vec<Addr<SessionActor>> = self.sessions.values().cloned().collect();
+        let n = sessions.len();
+        Box::pin(
+            async move {
+                futures::future::join_all(
+                    sessions
+                        .iter()
+                        .map(|addr| addr.send(session::Terminate { grace })),
+                )
+                .await;
+            }
+            .into_actor(self)
+            .map(move |_, act, _| {
+                act.sessions.clear();
+                Ok(n)
+            }),
+        )
+    }
+}
+
 /// Test-only: make one session's actor panic.
 #[cfg(feature = "fault-injection")]
 #[derive(Debug, Message)]

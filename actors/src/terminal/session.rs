@@ -465,8 +465,12 @@ impl SessionActor {
                 || (waited >= INTEGRATION_GRACE && !self.integration_seen);
             // Shells and ssh logins show a prompt when they are ready; a bare
             // program (`command` sessions) may never print one.
+            // On a loaded machine rc files can take seconds: silence alone
+            // never means "ready" for a shell that has printed nothing yet.
             let prompt_needed = self.definition.kind != SessionKind::Command;
-            let looks_ready = at_prompt_shape || !prompt_needed || quiet >= NO_PROMPT_GRACE;
+            let printed = self.log.end() > 0 || !self.log.pending_line().trim().is_empty();
+            let looks_ready =
+                at_prompt_shape || !prompt_needed || (printed && quiet >= NO_PROMPT_GRACE);
             if fallback
                 && looks_ready
                 && quiet >= Duration::from_millis(300)
