@@ -433,13 +433,11 @@ async fn less_renders_like_tmux_and_quits_back_to_the_shell() {
         .run_with(&id, command, json!({"timeout_ms": 20_000}))
         .await;
     assert_eq!(status, 200, "{started}");
-    // less reads its keys from the terminal: awaiting input. On its first
-    // page less's prompt is the file name ("sample.txt"), which the
-    // prompt-text heuristics do not recognise: the hint there is `other`
-    // until the foreground check recognises pagers by process name (change
-    // proposed for waiting.rs; then assert `pager` here too). At the `:` and
-    // `(END)` prompts it is `pager`, checked below.
+    // less reads its keys from the terminal: awaiting input, as a pager
+    // (recognised by process name even on the first page, whose prompt is
+    // just the file name).
     assert_eq!(started["status"], "awaiting_input", "{started}");
+    assert_eq!(started["prompt_hint"], "pager", "{started}");
     let command_id = started["command_id"].as_str().unwrap().to_string();
 
     // First page: less's prompt is the file name.

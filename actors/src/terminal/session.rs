@@ -83,6 +83,8 @@ pub struct SessionActor {
     exit_tx: watch::Sender<Option<i32>>,
     integration_expected: bool,
     integration_seen: bool,
+    /// A prompt marker (OSC 133 A/B) arrived since the process started.
+    prompt_marked: bool,
     ready: bool,
     cwd: Option<String>,
     last_output: Instant,
@@ -134,6 +136,7 @@ impl SessionActor {
             exit_tx: watch::channel(None).0,
             integration_expected: false,
             integration_seen: false,
+            prompt_marked: false,
             ready: false,
             cwd: None,
             last_output: Instant::now(),
@@ -263,6 +266,7 @@ impl SessionActor {
         self.pty_eof = false;
         self.ready = false;
         self.integration_seen = false;
+        self.prompt_marked = false;
         self.startup.send_replace(Startup::Starting);
         self.spawned_at = Instant::now();
         self.last_output = Instant::now();
@@ -360,6 +364,7 @@ impl SessionActor {
                 // A marked prompt proves the hooks work end to end; a lone
                 // C marker (PS0) does not.
                 self.integration_seen = true;
+                self.prompt_marked = true;
                 // Readline redraws the prompt (markers included) while it
                 // echoes a multi-line paste: only a prompt drawn when no
                 // command runs means the shell waits for the next one.
@@ -382,6 +387,12 @@ impl SessionActor {
             }
             Osc133Kind::CommandFinished { exit_code } => {
                 self.integration_seen = true;
+                // bash's PROMPT_COMMAND and zsh's precmd report "the last
+                // status" once before the very first prompt: that D ends
+                // none of our commands (one typed early is still unread).
+                if !self.prompt_marked {
+                    return;
+                }
                 if let Some(id) = self.book.active_id() {
                     self.finish(
                         &id,
@@ -549,7 +560,9 @@ impl SessionActor {
             || (f.polling && (self.screen.alt_screen() || self.pager_on_screen()));
         let current = self.book.get(id).map(|r| r.status);
         if waiting {
-            let hint = if f.polling && !f.reading {
+            let hint = if f.pager {
+                PromptHint::Pager
+            } else if f.polling && !f.reading {
                 if self.pager_on_screen() {
                     PromptHint::Pager
                 } else {

@@ -19,6 +19,8 @@ pub struct Foreground {
     pub polling: bool,
     /// Echo is off.
     pub echo_off: bool,
+    /// A pager (less, more…) is in the foreground group.
+    pub pager: bool,
     /// Canonical (line) mode is on: `read`, password prompts; line editors
     /// (readline, zle) turn it off while they edit.
     pub canonical: bool,
@@ -41,10 +43,16 @@ pub fn foreground(master: BorrowedFd<'_>, pts: &Path) -> Option<Foreground> {
         pgrp,
         reading: false,
         polling: false,
+        pager: false,
         echo_off,
         canonical,
     };
     for pid in processes_in_group(pgrp) {
+        if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .is_ok_and(|c| PAGERS.contains(&c.trim_end()))
+        {
+            fg.pager = true;
+        }
         match blocked_on(pid, pts) {
             Some(Blocked::Read) => fg.reading = true,
             Some(Blocked::Poll) => fg.polling = true,
@@ -72,6 +80,9 @@ const READ_SYSCALLS: &[u64] = &[];
     any(target_arch = "x86_64", target_arch = "aarch64")
 )))]
 const POLL_SYSCALLS: &[u64] = &[];
+
+/// Programs that are pagers, by process name.
+const PAGERS: &[&str] = &["less", "more", "most", "pg"];
 
 enum Blocked {
     Read,
