@@ -3,7 +3,8 @@
 //! `resources/list` pages through every document (bundled pages, configured
 //! directories, man pages) with `docs://<source>/<path>` URIs;
 //! `resources/read` returns a document's whole text, or one section with its
-//! subsections when the URI ends in `#<section id>`. The one template,
+//! subsections when the URI ends in `#<section id>` (secrets redacted as in
+//! tool answers). The one template,
 //! `docs://{source}/{+path}`, says how URIs are built.
 
 use serde_json::{Value, json};
@@ -85,10 +86,14 @@ pub async fn read(state: &AppState, id: Value, params: &Value) -> Value {
         })
         .await;
     match answer {
-        Ok(text) => success_response(
-            id,
-            json!({"contents": [{"uri": text.uri, "mimeType": text.mime_type, "text": text.text}]}),
-        ),
+        Ok(text) => {
+            // Secrets are hidden here as in every tool answer.
+            let body = state.config.access.redactor.redact(&text.text);
+            success_response(
+                id,
+                json!({"contents": [{"uri": text.uri, "mimeType": text.mime_type, "text": body}]}),
+            )
+        }
         Err(ActorError::NotFound(message)) => {
             let mut response = error_response(id, codes::RESOURCE_NOT_FOUND, message);
             response["error"]["data"] = json!({"uri": uri});

@@ -54,6 +54,8 @@ const STOP_WORDS: &[&str] = &[
 
 struct Term {
     text: Box<str>,
+    /// Length in characters.
+    len: u32,
     mask: u64,
     postings: Vec<Posting>,
 }
@@ -81,6 +83,9 @@ pub struct Corpus {
     sections: Vec<SectionRef>,
     vocab: HashMap<Box<str>, u32>,
     terms: Vec<Term>,
+    /// Each section's tokens, lower case, joined by single spaces (for the
+    /// phrase bonus).
+    normalized: Vec<Box<str>>,
     avg_len: f32,
     /// Bytes of text indexed.
     pub bytes: usize,
@@ -149,9 +154,11 @@ impl Corpus {
             sections: Vec::new(),
             vocab: HashMap::new(),
             terms: Vec::new(),
+            normalized: Vec::new(),
             avg_len: 1.0,
             bytes: 0,
         };
+        let mut normalized = String::new();
         let mut counts: HashMap<u32, (u32, u8)> = HashMap::new();
         let mut total_len: u64 = 0;
         for (d, doc) in docs.iter().enumerate() {
@@ -160,7 +167,10 @@ impl Corpus {
                 counts.clear();
                 let id = corpus.sections.len() as u32;
                 let mut len = 0u32;
+                normalized.clear();
                 for_each_token(doc.section_text(section), |_, _, token| {
+                    normalized.push_str(token);
+                    normalized.push(' ');
                     with_parts(token, |t| {
                         let term = corpus.term_id(t);
                         counts.entry(term).or_insert((0, 0)).0 += 1;
@@ -191,6 +201,7 @@ impl Corpus {
                     });
                 }
                 total_len += len as u64;
+                corpus.normalized.push(normalized.as_str().into());
                 corpus.sections.push(SectionRef {
                     doc: d as u32,
                     section: s as u32,
@@ -218,6 +229,7 @@ impl Corpus {
         let id = self.terms.len() as u32;
         self.terms.push(Term {
             text: token.into(),
+            len: token.chars().count() as u32,
             mask: char_mask(token),
             postings: Vec::new(),
         });
@@ -254,7 +266,7 @@ impl Corpus {
             if t == word || term.mask & wmask != wmask {
                 continue;
             }
-            let tlen = t.chars().count();
+            let tlen = term.len as usize;
             let quality = if wlen >= 3 && t.starts_with(word) {
                 0.75 + 0.2 * wlen as f32 / tlen as f32
             } else if wlen >= 4 && tlen >= 3 && wlen <= tlen + 2 && word.starts_with(t) {
@@ -337,26 +349,17 @@ impl Corpus {
             if (count as usize) < need {
                 continue;
             }
-            ranked.push((count, score[s as usize], s));
+            let mut total = score[s as usize];
+            if words >= 2 && count as usize == words && self.has_phrase(s, &query.phrase) {
+                total *= PHRASE_BONUS;
+            }
+            ranked.push((count, total, s));
         }
-        let order = |a: &(u32, f32, u32), b: &(u32, f32, u32)| {
+        ranked.sort_by(|a, b| {
             b.0.cmp(&a.0)
                 .then(b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal))
                 .then(a.2.cmp(&b.2))
-        };
-        ranked.sort_by(order);
-        // The phrase bonus is looked for among the leading candidates only:
-        // tokenizing every matching section of a large corpus costs more
-        // than the bonus could change further down.
-        if words >= 2 {
-            let window = (limit * 5).max(50);
-            for entry in ranked.iter_mut().take(window) {
-                if entry.0 as usize == words && self.has_phrase(entry.2, &query.phrase) {
-                    entry.1 *= PHRASE_BONUS;
-                }
-            }
-            ranked.sort_by(order);
-        }
+        });
         ranked.retain(|entry| entry.1 >= MIN_SCORE);
         let total = ranked.len();
         let hits = ranked
@@ -380,15 +383,7 @@ impl Corpus {
     }
 
     fn has_phrase(&self, s: u32, phrase: &str) -> bool {
-        let r = self.sections[s as usize];
-        let doc = &self.docs[r.doc as usize];
-        let section = &doc.sections[r.section as usize];
-        let mut normalized = String::new();
-        for_each_token(doc.section_text(section), |_, _, token| {
-            normalized.push_str(token);
-            normalized.push(' ');
-        });
-        normalized.contains(phrase)
+        self.normalized[s as usize].contains(phrase)
     }
 
     /// The best-matching lines of a section, matches marked with `**`, and
