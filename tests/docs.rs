@@ -116,7 +116,7 @@ async fn bundled_docs_answer_the_usual_questions_with_the_right_section_first() 
     let cases = [
         ("open ssh session", "terminal", "ssh-sessions"),
         ("bearer token", "security", "the-bearer-token"),
-        ("traceroute progress", "tools.traceroute", "progress"),
+        ("traceroute progress", "tools.traceroute", "progress-and-cancellation-mcp"),
         ("dns mx", "tools.dns_lookup", "examples"),
     ];
     for (query, doc, section) in cases {
@@ -1011,4 +1011,55 @@ fn the_binary_finds_its_docs_from_any_directory() {
     let _ = child.wait();
     let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON answer");
     assert_eq!(first_hit(&answer).0, "tools.dns_lookup", "{answer}");
+}
+
+#[test]
+fn the_docs_table_of_the_config_file_is_read_and_checked() {
+    use termbridge::config::{Config, Overrides};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let load = |text: &str| {
+        std::fs::write(&file, format!("token = \"file-token-0123456789\"\n{text}")).unwrap();
+        Config::load(Some(&file), dir.path(), &Overrides::default())
+    };
+    let config = load(
+        "[docs]\ndirectories = [\"notes\", \"/srv/runbooks\", \"~/team\"]\nman_pages = true\n\
+         man_sections = [\"1\", \"5\", \"3p\"]\nmax_file_bytes = 65536\nwatch = false\n",
+    )
+    .unwrap();
+    let home = dirs::home_dir().unwrap();
+    assert_eq!(
+        config.docs.directories,
+        vec![
+            dir.path().join("notes"),
+            PathBuf::from("/srv/runbooks"),
+            home.join("team"),
+        ]
+    );
+    assert!(config.docs.man_pages);
+    assert_eq!(config.docs.man_sections, ["1", "5", "3p"]);
+    assert_eq!(config.docs.max_file_bytes, 65536);
+    assert!(!config.docs.watch);
+    // Defaults.
+    let plain = load("").unwrap();
+    assert!(plain.docs.directories.is_empty() && !plain.docs.man_pages && plain.docs.watch);
+    assert_eq!(plain.docs.man_sections, ["1", "8"]);
+    assert_eq!(plain.docs.max_file_bytes, 4 * 1024 * 1024);
+    // Bad values stop the start with a message naming them.
+    for (text, message) in [
+        (
+            "[docs]\nman_sections = [\"../x\"]\n",
+            "docs.man_sections: \"../x\" is not a man section (1, 8, 3p…)",
+        ),
+        (
+            "[docs]\nmax_file_bytes = 10\n",
+            "docs.max_file_bytes must be 1024..=268435456, got 10",
+        ),
+    ] {
+        assert_eq!(load(text).unwrap_err().to_string(), message);
+    }
+    let err = load("[docs]\ndirectory = [\"x\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `directory`"), "{err}");
 }
