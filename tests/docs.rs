@@ -116,7 +116,11 @@ async fn bundled_docs_answer_the_usual_questions_with_the_right_section_first() 
     let cases = [
         ("open ssh session", "terminal", "ssh-sessions"),
         ("bearer token", "security", "the-bearer-token"),
-        ("traceroute progress", "tools.traceroute", "progress-and-cancellation-mcp"),
+        (
+            "traceroute progress",
+            "tools.traceroute",
+            "progress-and-cancellation-mcp",
+        ),
         ("dns mx", "tools.dns_lookup", "examples"),
     ];
     for (query, doc, section) in cases {
