@@ -62,6 +62,9 @@ pub struct FileConfig {
     pub rate_limit_per_second: Option<u32>,
     /// `[docs]`: what `docs_search` searches besides the bundled documentation.
     pub docs: Option<DocsFileConfig>,
+    /// Where termbridge keeps data it writes (session recordings); default
+    /// `~/.local/share/termbridge` (`$XDG_DATA_HOME/termbridge`).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The `[docs]` table of the config file.
@@ -202,6 +205,11 @@ pub struct TerminalFileConfig {
     pub output_log_bytes: Option<usize>,
     /// Named ssh destinations usable as `profile` in session_open.
     pub ssh_profiles: BTreeMap<String, SshTarget>,
+    /// Record every session (asciinema v2) unless its session_open says
+    /// `record: false` (default false).
+    pub record: Option<bool>,
+    /// Largest recording file in bytes; recording stops past it (default 64 MiB).
+    pub max_recording_bytes: Option<u64>,
 }
 
 impl TerminalFileConfig {
@@ -233,6 +241,17 @@ impl TerminalFileConfig {
             terminal.output_log_bytes = v.clamp(64 * 1024, 1024 * 1024 * 1024);
         }
         terminal.ssh_profiles = self.ssh_profiles;
+        if let Some(v) = self.record {
+            terminal.record = v;
+        }
+        if let Some(n) = self.max_recording_bytes {
+            if n < 4096 {
+                return Err(ConfigError::Invalid(format!(
+                    "terminal.max_recording_bytes must be at least 4096, got {n}"
+                )));
+            }
+            terminal.max_recording_bytes = n;
+        }
         Ok(terminal)
     }
 }
@@ -246,6 +265,8 @@ pub struct Overrides {
     pub allow_remote: Option<bool>,
     /// `TERMBRIDGE_TOKEN`.
     pub token: Option<String>,
+    /// `TERMBRIDGE_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// The server's resolved configuration.
@@ -398,11 +419,14 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let terminal = file_config
+        let mut terminal = file_config
             .terminal
             .take()
             .unwrap_or_default()
             .into_config()?;
+        if let Some(dir) = overrides.data_dir.clone().or(file_config.data_dir.take()) {
+            terminal.recordings_dir = dir.join("recordings");
+        }
         let docs_base = match file {
             Some(path) => path.parent().map(Path::to_path_buf).unwrap_or_default(),
             None => config_dir.to_path_buf(),
@@ -618,6 +642,49 @@ mod tests {
         let flagged = Config::load(Some(&file), dir.path(), &overrides).unwrap();
         assert_eq!(flagged.bind.port(), 3000);
         assert_eq!(flagged.token, "env-token-0123456789");
+    }
+
+    #[test]
+    fn recording_settings_and_the_data_dir_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        fs::write(
+            &file,
+            "token = \"file-token-0123456789\"\ndata_dir = \"/srv/tb\"\n\
+             [terminal]\nrecord = true\nmax_recording_bytes = 100000\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap();
+        assert!(config.terminal.record);
+        assert_eq!(config.terminal.max_recording_bytes, 100_000);
+        assert_eq!(
+            config.terminal.recordings_dir,
+            PathBuf::from("/srv/tb/recordings")
+        );
+        let overrides = Overrides {
+            data_dir: Some("/elsewhere".into()),
+            ..Overrides::default()
+        };
+        let flagged = Config::load(Some(&file), dir.path(), &overrides).unwrap();
+        assert_eq!(
+            flagged.terminal.recordings_dir,
+            PathBuf::from("/elsewhere/recordings")
+        );
+        let plain = Config::with_token("file-token-0123456789");
+        assert!(!plain.terminal.record);
+        assert!(
+            plain
+                .terminal
+                .recordings_dir
+                .ends_with("termbridge/recordings")
+        );
+        fs::write(
+            &file,
+            "token = \"file-token-0123456789\"\n[terminal]\nmax_recording_bytes = 10\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), dir.path(), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("max_recording_bytes"), "{err}");
     }
 
     #[test]

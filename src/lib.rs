@@ -9,9 +9,11 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod bridge;
 pub mod config;
 pub mod errors;
 pub mod mcp;
+pub mod mcpb;
 pub mod rest;
 pub mod tools;
 
@@ -86,22 +88,7 @@ pub fn run_with_subsystems(
 ) -> std::io::Result<(Server, Arc<Supervisor>)> {
     let local = listener.local_addr()?;
     let door = Arc::new(Door::new(&config, local));
-    let subsystems = Arc::new(Supervisor::start(subsystems_config(&config)));
-    let audit = config.access.audit_log.clone().map(|path| {
-        audit::AuditLog::new(
-            path,
-            config.access.audit_max_bytes,
-            config.access.redactor.clone(),
-        )
-    });
-    let state = web::Data::new(AppState {
-        config: Arc::new(config),
-        subsystems: subsystems.clone(),
-        mcp_sessions: McpSessions::default(),
-        mcp_in_flight: Default::default(),
-        openapi: rest::openapi::document().to_string(),
-        audit,
-    });
+    let (state, subsystems) = app_state(config);
     let server = HttpServer::new(move || {
         let door = door.clone();
         App::new()
@@ -122,4 +109,27 @@ pub fn run_with_subsystems(
     .client_request_timeout(std::time::Duration::from_secs(10))
     .run();
     Ok((server, subsystems))
+}
+
+/// The state the transports share, with the subsystems started: what
+/// [`run_with_subsystems`] serves over HTTP and `termbridge stdio` over
+/// stdin/stdout. Must be called inside an actix system.
+pub fn app_state(config: Config) -> (web::Data<AppState>, Arc<Supervisor>) {
+    let subsystems = Arc::new(Supervisor::start(subsystems_config(&config)));
+    let audit = config.access.audit_log.clone().map(|path| {
+        audit::AuditLog::new(
+            path,
+            config.access.audit_max_bytes,
+            config.access.redactor.clone(),
+        )
+    });
+    let state = web::Data::new(AppState {
+        config: Arc::new(config),
+        subsystems: subsystems.clone(),
+        mcp_sessions: McpSessions::default(),
+        mcp_in_flight: Default::default(),
+        openapi: rest::openapi::document().to_string(),
+        audit,
+    });
+    (state, subsystems)
 }

@@ -1,4 +1,5 @@
-//! The `termbridge` command: `serve`, `token`, `openapi`.
+//! The `termbridge` command: `serve`, `stdio`, `bridge`, `token`, `openapi`,
+//! `completions`.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -34,6 +35,46 @@ enum Command {
     },
     /// Print the OpenAPI 3 document.
     Openapi,
+    /// Serve MCP over stdin/stdout (for clients that start servers as
+    /// programs: Claude Desktop, Cursor, VS Code); logs go to stderr.
+    Stdio {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Connect stdin/stdout to a running server's MCP endpoint (a stdio to
+    /// streamable-HTTP proxy), so a stdio client shares its sessions.
+    Bridge(BridgeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the MCP bundle manifest (used by scripts/build-mcpb.sh).
+    #[command(hide = true)]
+    McpbManifest,
+}
+
+#[derive(clap::Args)]
+struct BridgeArgs {
+    /// The server's MCP endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:1985/mcp")]
+    url: String,
+    /// The environment variable holding the bearer token (never pass the
+    /// token itself as an argument: it would show in `ps`). When it is unset
+    /// or empty, the token file in the config directory is read.
+    #[arg(long, default_value = "TERMBRIDGE_TOKEN")]
+    token_env: String,
+    /// Keep retrying a message the server cannot be reached for this long
+    /// (seconds) before answering the client with an error.
+    #[arg(long, default_value_t = 30)]
+    retry_secs: u64,
+    /// Cap on session_run `timeout_ms` and session_command `wait_ms`, so an
+    /// answer comes before the client's own timeout (about 60 s).
+    #[arg(long, default_value_t = 50_000)]
+    max_wait_ms: u64,
+    /// Directory holding the token file (default: ~/.config/termbridge).
+    #[arg(long, env = "TERMBRIDGE_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Default)]
@@ -54,6 +95,10 @@ struct ServeArgs {
     /// Allow listening on a non-loopback address.
     #[arg(long, env = "TERMBRIDGE_ALLOW_REMOTE")]
     allow_remote: bool,
+    /// Directory for data termbridge writes: session recordings
+    /// (default: ~/.local/share/termbridge).
+    #[arg(long, env = "TERMBRIDGE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -80,6 +125,21 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        Command::Stdio { common } => stdio(&common),
+        Command::Bridge(args) => bridge(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "termbridge", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::McpbManifest => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&termbridge::mcpb::manifest())
+                    .expect("manifest serializes")
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +160,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         bind: args.bind.clone(),
         allow_remote: args.allow_remote.then_some(true),
         token: std::env::var("TERMBRIDGE_TOKEN").ok(),
+        data_dir: args.data_dir.clone(),
     };
     let config = load(&args.common, &overrides)?;
     let listener = TcpListener::bind(config.bind)
@@ -190,4 +251,80 @@ fn token(rotate: bool, common: &CommonArgs) -> Result<(), String> {
     };
     println!("{token}");
     Ok(())
+}
+
+/// `termbridge stdio`: the MCP server on stdin/stdout, as the local user
+/// (the main token's grant; no token is needed on a pipe).
+fn stdio(common: &CommonArgs) -> Result<(), String> {
+    let overrides = Overrides {
+        token: std::env::var("TERMBRIDGE_TOKEN").ok(),
+        data_dir: std::env::var_os("TERMBRIDGE_DATA_DIR").map(PathBuf::from),
+        ..Overrides::default()
+    };
+    let config = load(common, &overrides)?;
+    log::info!(
+        "termbridge {} serving MCP on stdin/stdout",
+        env!("CARGO_PKG_VERSION")
+    );
+    actix_web::rt::System::new().block_on(async move {
+        let principal =
+            config.access.grants.first().cloned().unwrap_or_else(|| {
+                std::sync::Arc::new(termbridge::access::Grant::main(&config.token))
+            });
+        let (state, _subsystems) = termbridge::app_state(config);
+        termbridge::mcp::stdio::serve(
+            state,
+            principal,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+            async {
+                shutdown_signal().await;
+            },
+            termbridge::mcp::stdio::Options::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    })
+}
+
+/// `termbridge bridge`: stdin/stdout to a running server's `/mcp`.
+fn bridge(args: BridgeArgs) -> Result<(), String> {
+    let token = match std::env::var(&args.token_env) {
+        Ok(token) if !token.trim().is_empty() => Some(token.trim().to_string()),
+        _ => {
+            let dir = args
+                .config_dir
+                .clone()
+                .unwrap_or_else(config::default_config_dir);
+            let file = dir.join("token");
+            match std::fs::read_to_string(&file) {
+                Ok(text) if !text.trim().is_empty() => {
+                    log::info!("bridge: token from {}", file.display());
+                    Some(text.trim().to_string())
+                }
+                _ => {
+                    log::warn!(
+                        "bridge: no token: {} is not set and {} does not exist; the server will answer 401",
+                        args.token_env,
+                        file.display()
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let mut options = termbridge::bridge::Options::new(args.url, token);
+    options.retry_for = std::time::Duration::from_secs(args.retry_secs);
+    options.max_wait_ms = args.max_wait_ms;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime
+        .block_on(termbridge::bridge::run(
+            options,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        ))
+        .map_err(|e| e.to_string())
 }

@@ -8,6 +8,7 @@ pub mod http;
 pub mod inflight;
 pub mod resources;
 pub mod sessions;
+pub mod stdio;
 
 use std::sync::OnceLock;
 

@@ -7,6 +7,7 @@
 //! `{"error":{"code","message"}}` (see `errors.rs`).
 
 pub mod openapi;
+pub mod recording;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,11 @@ use crate::tools::{Progress, dispatch};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health));
     cfg.route("/openapi.json", web::get().to(openapi_document));
+    cfg.service(
+        web::resource(recording::PATH)
+            .route(web::get().to(recording::download))
+            .default_service(web::to(method_not_allowed)),
+    );
     // actix answers 405 when a path matches but no route's method does, so
     // every method of one path must live on one resource.
     let mut by_path: BTreeMap<&'static str, Vec<&'static ToolDef>> = BTreeMap::new();

@@ -261,6 +261,7 @@ fn patch(doc: &mut Value, mut inputs: SchemaGenerator, mut outputs: SchemaGenera
             "type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["ok"]}}
         }}}}}
     }});
+    doc["paths"][super::recording::PATH] = super::recording::openapi_path_item();
     doc["paths"]["/openapi.json"] = json!({"get": {
         "operationId": "openapi",
         "summary": "This document",

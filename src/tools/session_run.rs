@@ -57,7 +57,8 @@ impl Tool for SessionRun {
         for terminal input; prompt_hint password/yes_no/pager/other: answer with \
         session_send_keys); timed_out (only with interrupt_on_timeout); session_exited. completion \
         says what decided the end: shell_integration (exact exit code) or quiescence. Pass \
-        request_id so a retry never runs the command twice.";
+        request_id so a retry never runs the command twice. With a progressToken, progress \
+        notifications come when the command is sent and every second while it runs.";
     const METHOD: HttpMethod = HttpMethod::Post;
     const PATH: &'static str = "/api/v1/sessions/{id}/commands";
     const SCOPE: Scope = Scope::Control;
@@ -91,7 +92,41 @@ impl Tool for SessionRun {
                 interrupt_on_timeout: input.interrupt_on_timeout,
             };
             let budget = wait.min(termbridge_actors::terminal::MAX_WAIT) + Duration::from_secs(30);
-            Ok(ctx.subsystems.terminal.ask_within(msg, budget).await?)
+            let command = msg.command.clone();
+            let answer = ctx.subsystems.terminal.ask_within(msg, budget);
+            if !ctx.progress.wanted() {
+                return Ok(answer.await?);
+            }
+            // Progress: elapsed milliseconds out of the wait, once a second.
+            let total = wait.as_millis() as f64;
+            let started = std::time::Instant::now();
+            ctx.progress
+                .report(0.0, Some(total), format!("sent: {}", first_line(&command)));
+            tokio::pin!(answer);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    result = &mut answer => return Ok(result?),
+                    _ = tick.tick() => {
+                        let elapsed = started.elapsed();
+                        ctx.progress.report(
+                            elapsed.as_millis() as f64,
+                            Some(total),
+                            format!("running for {} s", elapsed.as_secs()),
+                        );
+                    }
+                }
+            }
         })
+    }
+}
+
+/// The first line of a command, for progress messages (at most 80 characters).
+fn first_line(command: &str) -> String {
+    let line = command.lines().next().unwrap_or_default();
+    match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
     }
 }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod integration;
 pub mod keys;
 pub mod output;
+pub mod recording;
 pub mod screen;
 pub mod session;
 pub mod spec;
@@ -22,6 +23,7 @@ use actix::prelude::*;
 
 pub use commands::{CommandStatus, Completion, PromptHint};
 pub use output::OutputChunk;
+pub use recording::RecordingInfo;
 pub use screen::{Cursor, ScreenSnapshot};
 pub use spec::TerminalConfig;
 pub use types::{
@@ -175,8 +177,14 @@ impl Handler<Open> for TerminalActor {
         let log_bytes = self.config.output_log_bytes;
         let wait = Duration::from_millis(msg.spec.wait_ready_ms.unwrap_or(10_000).min(60_000));
         let session_id = id.clone();
+        let recording = msg.spec.record.unwrap_or(self.config.record).then(|| {
+            (
+                self.config.recordings_dir.join(format!("{id}.cast")),
+                self.config.max_recording_bytes,
+            )
+        });
         let addr = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-            SessionActor::new(session_id, definition, log_bytes)
+            SessionActor::new(session_id, definition, log_bytes).with_recording(recording)
         });
         self.opening += 1;
         let launching = addr.clone();
@@ -402,6 +410,23 @@ impl Handler<Resize> for TerminalActor {
                 rows: msg.rows,
             },
         )
+    }
+}
+
+/// Where a session's recording is, with everything recorded so far
+/// written to it; `None` when the session is not recorded.
+#[derive(Debug, Message)]
+#[rtype(result = "ActorResult<Option<std::path::PathBuf>>")]
+pub struct RecordingFile {
+    /// Session id.
+    pub session_id: String,
+}
+
+impl Handler<RecordingFile> for TerminalActor {
+    type Result = ResponseFuture<ActorResult<Option<std::path::PathBuf>>>;
+
+    fn handle(&mut self, msg: RecordingFile, _ctx: &mut Self::Context) -> Self::Result {
+        forward(self, &msg.session_id, session::FlushRecording)
     }
 }
 

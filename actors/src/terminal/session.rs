@@ -23,6 +23,7 @@ use super::commands::{
 use super::integration::{IntegrationFiles, ShellFlavor, flavor};
 use super::keys::{bracketed_paste, parse_key};
 use super::output::{Osc133Kind, OutputChunk, OutputEvent, OutputLog};
+use super::recording::Recorder;
 use super::screen::{Screen, ScreenSnapshot};
 use super::spec::{Definition, launch};
 use super::types::{
@@ -98,6 +99,10 @@ pub struct SessionActor {
     startup: watch::Sender<Startup>,
     /// When the tick last looked at the terminal.
     last_check: Instant,
+    /// Where to record (file, size limit), when recorded; the recorder
+    /// itself exists once the session launched.
+    recording: Option<(PathBuf, u64)>,
+    recorder: Option<Recorder>,
 }
 
 /// How far a freshly started program got.
@@ -148,8 +153,16 @@ impl SessionActor {
             prompt_text: None,
             startup: watch::channel(Startup::Starting).0,
             last_check: Instant::now(),
+            recording: None,
+            recorder: None,
             definition,
         }
+    }
+
+    /// Records the session into `file` (bounded by `limit` bytes) when given.
+    pub fn with_recording(mut self, recording: Option<(PathBuf, u64)>) -> SessionActor {
+        self.recording = recording;
+        self
     }
 
     /// Starts the program. Called once by the manager right after the actor
@@ -329,6 +342,9 @@ impl SessionActor {
 
     fn on_output(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
         self.last_output = Instant::now();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.output(bytes);
+        }
         let replies = self.screen.process(bytes);
         if !replies.is_empty() {
             self.write(replies);
@@ -660,6 +676,9 @@ impl SessionActor {
         }
         self.proc = None;
         self.stop_tick(ctx);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.flush();
+        }
         self.startup.send_replace(Startup::Exited);
         self.exit_tx.send_replace(code.or(Some(-1)));
     }
@@ -692,6 +711,7 @@ impl SessionActor {
                 Startup::AwaitingInput(hint) if !self.ready => Some(hint),
                 _ => None,
             },
+            recording: self.recorder.as_ref().map(Recorder::info),
         }
     }
 
@@ -1003,6 +1023,20 @@ impl Handler<Launch> for SessionActor {
     type Result = ResponseActFuture<Self, ActorResult<SessionInfo>>;
 
     fn handle(&mut self, msg: Launch, ctx: &mut Self::Context) -> Self::Result {
+        if let Some((file, limit)) = &self.recording
+            && self.recorder.is_none()
+        {
+            let (cols, rows) = (self.definition.cols, self.definition.rows);
+            match Recorder::create(file, cols, rows, *limit) {
+                Ok(recorder) => self.recorder = Some(recorder),
+                Err(e) => {
+                    return Box::pin(fut::ready(Err(ActorError::Internal(format!(
+                        "cannot create the recording {}: {e}",
+                        file.display()
+                    )))));
+                }
+            }
+        }
         if let Err(e) = self.spawn_process(ctx) {
             return Box::pin(fut::ready(Err(e)));
         }
@@ -1213,6 +1247,9 @@ impl Handler<SetSize> for SessionActor {
         self.definition.cols = msg.cols;
         self.definition.rows = msg.rows;
         self.screen.resize(msg.rows, msg.cols);
+        if let Some(recorder) = &mut self.recorder {
+            recorder.resize(msg.cols, msg.rows);
+        }
         if let Some(proc) = &self.proc {
             let _ = proc.input.send(WriterOp::Resize(msg.rows, msg.cols));
         }
@@ -1269,6 +1306,9 @@ impl Handler<Respawn> for SessionActor {
                 act.definition.scrollback,
             );
             act.restarted = true;
+            if let Some(recorder) = &mut act.recorder {
+                recorder.reset();
+            }
             match act.spawn_process(ctx) {
                 Ok(()) => act.info_once_started(wait),
                 Err(e) => Box::pin(fut::ready(Err(e))),
@@ -1322,6 +1362,22 @@ impl Handler<InjectPanic> for SessionActor {
         crate::supervisor::guarded(ctx, "injected session fault", || {
             panic!("fault injected into session {}", self.id)
         })
+    }
+}
+
+/// Write what was recorded so far and say where the recording is.
+#[derive(Message)]
+#[rtype(result = "ActorResult<Option<PathBuf>>")]
+pub struct FlushRecording;
+
+impl Handler<FlushRecording> for SessionActor {
+    type Result = ActorResult<Option<PathBuf>>;
+
+    fn handle(&mut self, _msg: FlushRecording, _ctx: &mut Self::Context) -> Self::Result {
+        Ok(self.recorder.as_mut().map(|r| {
+            r.flush();
+            r.path().to_path_buf()
+        }))
     }
 }
 

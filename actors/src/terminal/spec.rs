@@ -35,6 +35,23 @@ pub struct TerminalConfig {
     pub shell: Option<String>,
     /// Time between SIGHUP and SIGKILL when closing.
     pub close_grace: Duration,
+    /// Record sessions whose `session_open` does not say (`record`).
+    pub record: bool,
+    /// Where recordings (`<session id>.cast`) are written.
+    pub recordings_dir: PathBuf,
+    /// Largest recording file; recording stops with a marker past it.
+    pub max_recording_bytes: u64,
+}
+
+/// `$XDG_DATA_HOME/termbridge/recordings`, else
+/// `~/.local/share/termbridge/recordings`.
+pub fn default_recordings_dir() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    data.join("termbridge").join("recordings")
 }
 
 impl Default for TerminalConfig {
@@ -51,6 +68,9 @@ impl Default for TerminalConfig {
             ssh_profiles: BTreeMap::new(),
             shell: None,
             close_grace: Duration::from_secs(2),
+            record: false,
+            recordings_dir: default_recordings_dir(),
+            max_recording_bytes: super::recording::DEFAULT_MAX_BYTES,
         }
     }
 }

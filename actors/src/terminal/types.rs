@@ -113,6 +113,11 @@ pub struct OpenSpec {
     /// 0 answers at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_ready_ms: Option<u64>,
+    /// Record the session as an asciinema v2 `.cast` file in the server's
+    /// data directory (default: the `[terminal] record` setting, off).
+    /// Download it at `GET /api/v1/sessions/{id}/recording`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<bool>,
 }
 
 /// A terminal session as listed.
@@ -156,6 +161,8 @@ pub struct SessionInfo {
     /// Set while the program waits for input before reaching a prompt
     /// (ssh host-key question, password): `password`, `yes_no`, `pager`, `other`.
     pub prompt_hint: Option<PromptHint>,
+    /// The session's recording (asciinema v2), when it is recorded.
+    pub recording: Option<super::recording::RecordingInfo>,
 }
 
 /// Which part of the output a command produced, for paging with
