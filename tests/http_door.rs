@@ -77,6 +77,8 @@ async fn right_token_reaches_the_tools() {
             "ip_addresses",
             "dns_lookup",
             "whois_lookup",
+            "ping",
+            "traceroute",
             "docs_search",
             "docs_read"
         ])

@@ -183,6 +183,28 @@ fn traceroute_progress_arrives_hop_by_hop_over_mcp() {
 }
 
 #[test]
+fn mcp_cancellation_stops_a_running_traceroute() {
+    let Some(chain) = Chain::build() else { return };
+    in_client(&chain, |server| async move {
+        // Nothing answers: every window of hops takes the whole timeout.
+        let args = json!({"host": addr::SILENT_V4, "protocol": "udp", "max_hops": 30,
+            "queries_per_hop": 1, "timeout_ms": 500, "resolve_hostnames": false});
+        let mut call = SseCall::start(&server, json!("trace-9"), "traceroute", &args, &[]).await;
+        let note = call.next().await.expect("a progress notification");
+        assert_eq!(note["params"]["progress"], 1.0, "{note}");
+        let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": {"requestId": "trace-9"}});
+        assert_eq!(server.mcp_raw(&cancel, &[]).await.status(), 202);
+        let (_, response) = call.rest().await;
+        let result = &response["result"]["structuredContent"];
+        assert_eq!(result["stopped"], "cancelled", "{result}");
+        assert_eq!(result["reached"], false);
+        let hops = result["hops"].as_array().unwrap().len();
+        assert!((1..30).contains(&hops), "{result}");
+    });
+}
+
+#[test]
 fn ping_through_the_chain_sees_the_ttl_decremented_by_each_router() {
     let Some(chain) = Chain::build() else { return };
     in_client(&chain, |server| async move {

@@ -396,6 +396,25 @@ async fn a_cancellation_for_another_session_or_id_changes_nothing() {
             "params": {"requestId": request_id}});
         assert_eq!(server.mcp_raw(&cancel, &[]).await.status(), 202);
     }
+    // The same id, but from a session the request was not made in.
+    let response = server
+        .mcp_raw(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"}}}),
+            &[],
+        )
+        .await;
+    let session = response.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 5}});
+    let answer = server
+        .mcp_raw(&cancel, &[("Mcp-Session-Id", &session)])
+        .await;
+    assert_eq!(answer.status(), 202);
     let (notes, response) = call.rest().await;
     assert_eq!(notes.len(), 2);
     let result = &response["result"]["structuredContent"];

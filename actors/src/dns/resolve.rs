@@ -205,13 +205,12 @@ async fn resolve_host(msg: ResolveHost, config: DnsConfig) -> ActorResult<Vec<Ip
 
 fn resolve_error(host: &str, wanted: &str, servers: &str, error: NetError) -> ActorError {
     match error {
-        NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. }))
-            if response_code == ResponseCode::NXDomain =>
-        {
-            ActorError::InvalidInput(format!(
-                "host: {host:?} does not exist (NXDOMAIN from {servers})"
-            ))
-        }
+        NetError::Dns(DnsError::NoRecordsFound(NoRecords {
+            response_code: ResponseCode::NXDomain,
+            ..
+        })) => ActorError::InvalidInput(format!(
+            "host: {host:?} does not exist (NXDOMAIN from {servers})"
+        )),
         NetError::Dns(DnsError::NoRecordsFound(_)) => {
             ActorError::InvalidInput(format!("host: {host:?} has no {wanted} (asked {servers})"))
         }
