@@ -3,6 +3,7 @@
 //! Python tools installed by `scripts/setup-test-env.sh`.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod dns;
 pub mod net;
 pub mod netns;
@@ -43,6 +44,17 @@ impl TestServer {
     /// Starts a server after `adjust` has changed its configuration.
     pub fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        Self::start_listening(listener, adjust)
+    }
+
+    /// Starts a server on 127.0.0.1:`port` (a server restarted on the port
+    /// of one that was dropped, for clients that must survive a restart).
+    pub fn start_on(port: u16, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the given port");
+        Self::start_listening(listener, adjust)
+    }
+
+    fn start_listening(listener: TcpListener, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let port = listener.local_addr().unwrap().port();
         let mut config = Config::with_token(TOKEN);
         config.bind = listener.local_addr().unwrap();
