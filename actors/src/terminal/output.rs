@@ -5,10 +5,10 @@
 //! escape sequences are removed, `\r\n` becomes `\n`, a lone `\r` followed by
 //! text overwrites the current line from column 0 (progress bars), backspace
 //! and the cursor-left/right/column sequences move within the current line,
-//! `CSI K` erases, tabs stay `\t`, other C0 controls are dropped and UTF-8 is
-//! kept intact across chunk boundaries. Text drawn while the alternate screen
-//! is active (vim, less, top…) is left out: it is cursor-addressed drawing,
-//! not output, and the screen model shows it.
+//! `CSI K` erases, tabs stay `\t`, other C0 controls, DEL and C1 controls
+//! are dropped and UTF-8 is kept intact across chunk boundaries. Text drawn
+//! while the alternate screen is active (vim, less, top…) is left out: it is
+//! cursor-addressed drawing, not output, and the screen model shows it.
 //!
 //! The log is addressed by absolute byte offsets (`u64`) counted from the
 //! start of the session, so a reader keeps a cursor (`next`) and pages on. It
@@ -122,6 +122,9 @@ pub struct OutputChunk {
 pub struct OutputLog {
     parser: vte::Parser,
     state: Cleaner,
+    /// An incomplete UTF-8 character at the end of the last feed, held back
+    /// (see [`Utf8Joiner`]).
+    joiner: Utf8Joiner,
 }
 
 impl Default for OutputLog {
@@ -153,6 +156,7 @@ impl OutputLog {
         let capacity = capacity.max(1);
         Self {
             parser: vte::Parser::new(),
+            joiner: Utf8Joiner::default(),
             state: Cleaner {
                 buf: VecDeque::new(),
                 start: 0,
@@ -169,7 +173,9 @@ impl OutputLog {
 
     /// Feeds raw PTY bytes; returns the OSC events found in them, in order.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<LogEvent> {
-        self.parser.advance(&mut self.state, bytes);
+        let (parser, state) = (&mut self.parser, &mut self.state);
+        self.joiner
+            .feed(bytes, |whole| parser.advance(state, whole));
         std::mem::take(&mut self.state.events)
     }
 
@@ -223,6 +229,56 @@ impl OutputLog {
     pub fn read_range(&self, from: u64, to: u64, max_bytes: usize) -> OutputChunk {
         self.state.read_range(from, to, max_bytes.max(4))
     }
+}
+
+/// Hands bytes on so that no UTF-8 character is ever split between two
+/// calls: an incomplete character at the end of one chunk is held back and
+/// handed on with the next one.
+///
+/// `vte` 0.15 mishandles a character split across two `advance` calls: it
+/// drops the characters that follow it in the next chunk when a further
+/// multi-byte character starts within four bytes (`\xc3` + `\xa9a\xe6\x97\xa5`
+/// loses the `a`), and it prints a split C1 control instead of executing it.
+/// PTY reads split characters anywhere, so every `vte` user here feeds
+/// through this.
+#[derive(Debug, Default)]
+pub(crate) struct Utf8Joiner {
+    held: Vec<u8>,
+}
+
+impl Utf8Joiner {
+    /// Calls `advance` with `bytes` (after what was held back), minus an
+    /// incomplete character at its end, which is kept for the next call.
+    pub(crate) fn feed(&mut self, bytes: &[u8], advance: impl FnOnce(&[u8])) {
+        let mut joined;
+        let bytes = if self.held.is_empty() {
+            bytes
+        } else {
+            joined = std::mem::take(&mut self.held);
+            joined.extend_from_slice(bytes);
+            &joined[..]
+        };
+        let whole = bytes.len() - incomplete_utf8_tail(bytes);
+        advance(&bytes[..whole]);
+        self.held.extend_from_slice(&bytes[whole..]);
+    }
+}
+
+/// Length of the incomplete UTF-8 character at the end of `bytes` (a lead
+/// byte followed by fewer continuation bytes than it announces), or 0.
+fn incomplete_utf8_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let b = bytes[bytes.len() - back];
+        let needed = match b {
+            0x80..=0xbf => continue,
+            0xc2..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf4 => 4,
+            _ => return 0,
+        };
+        return if back < needed { back } else { 0 };
+    }
+    0
 }
 
 /// The `vte::Perform` side: the unfinished line and the committed ring.
@@ -415,7 +471,10 @@ fn first_param(params: &vte::Params, default: u16) -> u16 {
 impl vte::Perform for Cleaner {
     #[inline]
     fn print(&mut self, c: char) {
-        if !self.alt_screen {
+        // DEL, and C1 controls that `vte` prints rather than executes when
+        // their UTF-8 form was split across two reads (it executes them
+        // otherwise), are dropped like the other controls.
+        if !self.alt_screen && !matches!(c, '\x7f' | '\u{80}'..='\u{9f}') {
             self.put(c);
         }
     }
@@ -681,6 +740,22 @@ mod tests {
         // Byte by byte.
         let chunks: Vec<&[u8]> = s.chunks(1).collect();
         assert_eq!(clean(&chunks), "héllo 日本 🎉\n");
+    }
+
+    #[test]
+    fn utf8_split_keeps_the_characters_after_it() {
+        // vte 0.15 alone drops the `a` when `é` is split (see Utf8Joiner).
+        let s = "é a日 Ȼ S\u{85}x\n".as_bytes();
+        for split in 0..s.len() {
+            let want = "é a日 Ȼ Sx\n";
+            assert_eq!(clean(&[&s[..split], &s[split..]]), want, "split {split}");
+        }
+        assert_eq!(clean(&[b"\xc3", b"\xa9a\xe6\x97\xa5\n"]), "éa日\n");
+        assert_eq!(incomplete_utf8_tail(b"a\xe6\x97"), 2);
+        assert_eq!(incomplete_utf8_tail(b"a\xe6\x97\xa5"), 0);
+        assert_eq!(incomplete_utf8_tail(b"\xf0\x9f\x8e"), 3);
+        assert_eq!(incomplete_utf8_tail(b"\x80\x80\x80"), 0);
+        assert_eq!(incomplete_utf8_tail(b"\xff"), 0);
     }
 
     #[test]

@@ -161,6 +161,9 @@ pub enum ScreenEvent {
 /// The screen model. See the module docs.
 pub struct Screen {
     parser: vt100::Parser<Hooks>,
+    /// Never splits a UTF-8 character between two `process` calls (a `vte`
+    /// bug loses text then; see `output::Utf8Joiner`).
+    joiner: super::output::Utf8Joiner,
     dirty: Cell<bool>,
     revision: Cell<u64>,
     /// The state last observed; `None` only transiently.
@@ -210,6 +213,7 @@ impl Screen {
         let parser = vt100::Parser::new_with_callbacks(non_zero(rows), non_zero(cols), 0, hooks);
         let screen = Self {
             parser,
+            joiner: Default::default(),
             dirty: Cell::new(false),
             revision: Cell::new(0),
             observed: Cell::new(None),
@@ -224,7 +228,8 @@ impl Screen {
         if bytes.is_empty() {
             return Vec::new();
         }
-        self.parser.process(bytes);
+        let parser = &mut self.parser;
+        self.joiner.feed(bytes, |whole| parser.process(whole));
         self.dirty.set(true);
         self.reset_vt100_scrollback();
         std::mem::take(&mut self.parser.callbacks_mut().replies)
