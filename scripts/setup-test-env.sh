@@ -205,6 +205,32 @@ PY
     mv -f "$STAMP.tmp" "$STAMP"
 }
 
+# ------------------------------------------------------- gateway venv
+# WebSSH's Claude Desktop extension runs IBM's ContextForge wrapper between
+# the client and the server; tests/webssh.rs drives that exact wrapper. It
+# gets its own venv: its dependencies must not move the pins above.
+GATEWAY_VENV="$CACHE/venv-gateway"
+GATEWAY_PACKAGE="mcp-contextforge-gateway==0.9.0"
+GATEWAY_STAMP="$GATEWAY_VENV/.termbridge-setup-stamp"
+
+setup_gateway_venv() {
+    if [[ -x "$GATEWAY_VENV/bin/python" && -f "$GATEWAY_STAMP" && "$(cat "$GATEWAY_STAMP")" == "$GATEWAY_PACKAGE" ]]; then
+        log "gateway venv up to date: $GATEWAY_VENV"
+        return 0
+    fi
+    rm -rf "$GATEWAY_VENV"
+    local py
+    py="$(pick_bootstrap_python)"
+    log "creating $GATEWAY_VENV with $GATEWAY_PACKAGE"
+    "$py" -m venv "$GATEWAY_VENV"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+        "$GATEWAY_VENV/bin/python" -m pip install -q --require-virtualenv "$GATEWAY_PACKAGE" </dev/null >&2 ||
+        die "pip install $GATEWAY_PACKAGE failed (is PyPI reachable?)"
+    "$GATEWAY_VENV/bin/python" -c 'import mcpgateway.wrapper' >/dev/null 2>&1 ||
+        die "$GATEWAY_PACKAGE installed but mcpgateway.wrapper does not import"
+    printf '%s' "$GATEWAY_PACKAGE" >"$GATEWAY_STAMP"
+}
+
 # ---------------------------------------------------------------- main
 mkdir -p "$CACHE"
 # Two runs at once (two CI jobs sharing a cache) must not both build the venv.
@@ -216,8 +242,10 @@ fi
 install_apt_packages
 ensure_sshd_runtime_dir
 setup_venv
+setup_gateway_venv
 
-line="export TERMBRIDGE_TEST_PYTHON=$(printf '%q' "$VENV/bin/python")"
+line="export TERMBRIDGE_TEST_PYTHON=$(printf '%q' "$VENV/bin/python")
+export TERMBRIDGE_TEST_GATEWAY_PYTHON=$(printf '%q' "$GATEWAY_VENV/bin/python")"
 if [[ ! -f "$ENV_FILE" || "$(cat "$ENV_FILE")" != "$line" ]]; then
     printf '%s\n' "$line" >"$ENV_FILE.tmp"
     mv -f "$ENV_FILE.tmp" "$ENV_FILE"

@@ -73,10 +73,14 @@ impl Door {
             .map(|h| format!("http://{h}:{port}"))
             .collect();
         allowed_origins.extend(config.allowed_origins.iter().cloned());
-        let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
+        // host.docker.internal is how a container (WebSSH's Docker-based
+        // Claude Desktop extension) reaches the host; a web page cannot make
+        // a browser send it, so DNS-rebinding protection stays intact.
+        let mut allowed_hosts: Vec<String> =
+            ["localhost", "127.0.0.1", "[::1]", "host.docker.internal"]
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
         allowed_hosts.extend(config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()));
         Door {
             grants: config.access.grants.clone(),

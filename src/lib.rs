@@ -41,6 +41,8 @@ pub struct AppState {
     pub mcp_sessions: McpSessions,
     /// MCP requests running now, for `notifications/cancelled`.
     pub mcp_in_flight: mcp::inflight::InFlight,
+    /// Recent state-changing calls, so a gateway's retry never runs one twice.
+    pub mcp_retries: Arc<mcp::retries::RetryGuard>,
     /// The OpenAPI document, serialized once.
     pub openapi: String,
     /// The audit log, when configured.
@@ -128,6 +130,7 @@ pub fn app_state(config: Config) -> (web::Data<AppState>, Arc<Supervisor>) {
         subsystems: subsystems.clone(),
         mcp_sessions: McpSessions::default(),
         mcp_in_flight: Default::default(),
+        mcp_retries: Default::default(),
         openapi: rest::openapi::document().to_string(),
         audit,
     });

@@ -23,8 +23,11 @@ use super::{
 use crate::AppState;
 use crate::access::Principal;
 use crate::errors::ApiError;
+use crate::mcp::retries::{self, Claim};
 use crate::rest::read_body;
 use crate::tools::Progress;
+use crate::tools::{Scope, find};
+use std::time::Duration;
 
 /// The session header.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -201,8 +204,31 @@ async fn post_single(
             let token = (method == "tools/call")
                 .then(|| progress_token(&params))
                 .flatten();
-            match token {
-                Some(token) if accepts_sse(req) => with_session(stream_call(
+            // A gateway re-sends what it thinks failed: a state-changing call
+            // seen before gets the first answer instead of running again.
+            let mut finisher = None;
+            if method == "tools/call" && changes_state(&params) {
+                let key = retries::key(&exchange.principal.name, &id, &params);
+                match state.mcp_retries.claim(key) {
+                    Claim::Done(response) => {
+                        return with_session(HttpResponse::Ok().json(response));
+                    }
+                    Claim::Wait(rx) => {
+                        let response = retries::answer_of(rx).await.unwrap_or_else(|| {
+                            error_response(
+                                id,
+                                codes::INVALID_REQUEST,
+                                "the first attempt of this call was abandoned; send it again",
+                            )
+                        });
+                        return with_session(HttpResponse::Ok().json(response));
+                    }
+                    Claim::First(f) => finisher = Some(f),
+                }
+            }
+            let stream = accepts_sse(req) && (token.is_some() || may_outlast_gateways(&params));
+            match stream {
+                true => with_session(stream_call(
                     state.clone(),
                     exchange.principal.clone(),
                     exchange.session.clone(),
@@ -210,8 +236,39 @@ async fn post_single(
                     method,
                     params,
                     token,
+                    finisher,
                 )),
-                _ => {
+                false if finisher.is_some() => {
+                    // Run detached: a client that hangs up mid-call must not
+                    // cancel it half-way; its retry collects the answer.
+                    let state = state.clone();
+                    let principal = exchange.principal.clone();
+                    let session = exchange.session.clone();
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    actix_web::rt::spawn(async move {
+                        let call = state.mcp_in_flight.register(session.as_deref(), &id);
+                        let response = handle_request(
+                            &state,
+                            &principal,
+                            id,
+                            &method,
+                            params,
+                            Progress::default(),
+                            call.token(),
+                        )
+                        .await;
+                        if let Some(f) = finisher {
+                            f.finish(&response);
+                        }
+                        let _ = tx.send(response);
+                    });
+                    match rx.await {
+                        Ok(response) => with_session(HttpResponse::Ok().json(response)),
+                        Err(_) => ApiError::Internal("the call ended without an answer".into())
+                            .error_response(),
+                    }
+                }
+                false => {
                     // Registered while it runs, so notifications/cancelled can stop it.
                     let call = state
                         .mcp_in_flight
@@ -301,6 +358,31 @@ fn notification(state: &AppState, exchange: &Exchange, method: &str, params: &Va
     }
 }
 
+/// How often a streamed answer sends a keep-alive comment.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Tools whose calls change state (their retries must not run twice).
+fn changes_state(params: &Value) -> bool {
+    params
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(find)
+        .is_some_and(|def| def.scope == Scope::Control)
+}
+
+/// Calls that may wait longer than a gateway's read timeout (60 s for
+/// ContextForge): they are streamed, with keep-alives, when the client
+/// accepts SSE.
+fn may_outlast_gateways(params: &Value) -> bool {
+    let args = params.get("arguments");
+    let wait = |field: &str| args.and_then(|a| a.get(field)).and_then(Value::as_u64);
+    match params.get("name").and_then(Value::as_str) {
+        Some("session_run") => wait("timeout_ms").is_some_and(|ms| ms > 45_000),
+        Some("session_command") => wait("wait_ms").is_some_and(|ms| ms > 45_000),
+        _ => false,
+    }
+}
+
 fn sse_event(message: &Value) -> Bytes {
     Bytes::from(format!("event: message\ndata: {message}\n\n"))
 }
@@ -308,6 +390,7 @@ fn sse_event(message: &Value) -> Bytes {
 /// Answers a `tools/call` as SSE: a progress notification per report, then
 /// the result. The call is cancelled when the client sends
 /// `notifications/cancelled` for it or hangs up on the stream.
+#[allow(clippy::too_many_arguments)]
 fn stream_call(
     state: web::Data<AppState>,
     principal: Principal,
@@ -315,7 +398,8 @@ fn stream_call(
     id: Value,
     method: String,
     params: Value,
-    token: Value,
+    token: Option<Value>,
+    finisher: Option<retries::Finisher>,
 ) -> HttpResponse {
     let (events, mut events_rx) = mpsc::unbounded_channel::<Bytes>();
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
@@ -335,11 +419,20 @@ fn stream_call(
         );
         tokio::pin!(call);
         let mut hung_up = false;
+        // Gateways give up on a silent stream (ContextForge after 60 s):
+        // a comment line every 15 s keeps it alive without an event.
+        let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+        keep_alive.tick().await;
         let response = loop {
             tokio::select! {
                 biased;
                 Some(update) = progress_rx.recv() => {
-                    let _ = events.send(sse_event(&progress_notification(&token, &update)));
+                    if let Some(token) = &token {
+                        let _ = events.send(sse_event(&progress_notification(token, &update)));
+                    }
+                }
+                _ = keep_alive.tick() => {
+                    let _ = events.send(Bytes::from_static(b": keep-alive\n\n"));
                 }
                 // A client that hangs up on the stream no longer wants the result.
                 _ = events.closed(), if !hung_up => {
@@ -350,7 +443,12 @@ fn stream_call(
             }
         };
         while let Ok(update) = progress_rx.try_recv() {
-            let _ = events.send(sse_event(&progress_notification(&token, &update)));
+            if let Some(token) = &token {
+                let _ = events.send(sse_event(&progress_notification(token, &update)));
+            }
+        }
+        if let Some(f) = finisher {
+            f.finish(&response);
         }
         let _ = events.send(sse_event(&response));
     });

@@ -7,6 +7,7 @@
 pub mod http;
 pub mod inflight;
 pub mod resources;
+pub mod retries;
 pub mod sessions;
 pub mod stdio;
 
