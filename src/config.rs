@@ -60,6 +60,9 @@ pub struct FileConfig {
     pub audit_max_bytes: Option<u64>,
     /// Requests per second per token (burst twice that); 0 = unlimited (default 50).
     pub rate_limit_per_second: Option<u32>,
+    /// Most operations in flight per network subsystem (net, dns, whois;
+    /// default 64); more get 429.
+    pub max_network_operations: Option<usize>,
     /// `[docs]`: what `docs_search` searches besides the bundled documentation.
     pub docs: Option<DocsFileConfig>,
     /// Where termbridge keeps data it writes (session recordings); default
@@ -300,6 +303,8 @@ pub struct Config {
     pub docs: DocsConfig,
     /// Tokens and scopes, secrets, redaction, audit log, rate limit.
     pub access: AccessConfig,
+    /// Most operations in flight per network subsystem.
+    pub max_network_operations: usize,
 }
 
 /// A configuration problem, said plainly.
@@ -353,6 +358,7 @@ impl Config {
             net: NetConfig::default(),
             docs: DocsConfig::default(),
             access: AccessConfig::with_main_token(&token),
+            max_network_operations: termbridge_actors::supervisor::DEFAULT_MAX_NETWORK_OPERATIONS,
         }
     }
 
@@ -445,6 +451,15 @@ impl Config {
             bind,
             allow_remote,
             access,
+            max_network_operations: match file_config.max_network_operations {
+                Some(0) => {
+                    return Err(ConfigError::Invalid(
+                        "max_network_operations must be at least 1".into(),
+                    ));
+                }
+                Some(n) => n,
+                None => termbridge_actors::supervisor::DEFAULT_MAX_NETWORK_OPERATIONS,
+            },
             token,
             token_source,
             token_file,

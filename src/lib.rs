@@ -70,6 +70,7 @@ fn subsystems_config(config: &Config) -> SubsystemsConfig {
         subsystems.whois.servers = list.clone();
     }
     subsystems.terminal = config.terminal.clone();
+    subsystems.max_network_operations = config.max_network_operations;
     subsystems.net = config.net.clone();
     subsystems.docs = config.docs.clone();
     subsystems

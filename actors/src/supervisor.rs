@@ -29,7 +29,7 @@ use crate::whois::{WhoisActor, WhoisConfig};
 pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Settings the subsystems need at start.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SubsystemsConfig {
     /// Network tools: deny-list, public address lookup.
     pub net: NetConfig,
@@ -41,6 +41,24 @@ pub struct SubsystemsConfig {
     pub terminal: TerminalConfig,
     /// Documentation search: extra directories, man pages.
     pub docs: DocsConfig,
+    /// Most operations in flight per network subsystem (net, dns, whois).
+    pub max_network_operations: usize,
+}
+
+/// Default for [`SubsystemsConfig::max_network_operations`].
+pub const DEFAULT_MAX_NETWORK_OPERATIONS: usize = 64;
+
+impl Default for SubsystemsConfig {
+    fn default() -> Self {
+        SubsystemsConfig {
+            net: NetConfig::default(),
+            dns: DnsConfig::default(),
+            whois: WhoisConfig::default(),
+            terminal: TerminalConfig::default(),
+            docs: DocsConfig::default(),
+            max_network_operations: DEFAULT_MAX_NETWORK_OPERATIONS,
+        }
+    }
 }
 
 /// Whether a subsystem is taking messages.
@@ -128,6 +146,8 @@ pub struct Subsystem<A: Actor> {
     name: &'static str,
     addr: Addr<A>,
     health: Arc<Health>,
+    /// Bounds the operations in flight (network subsystems); `None` = unbounded.
+    permits: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl<A: Actor> Clone for Subsystem<A> {
@@ -136,6 +156,7 @@ impl<A: Actor> Clone for Subsystem<A> {
             name: self.name,
             addr: self.addr.clone(),
             health: self.health.clone(),
+            permits: self.permits.clone(),
         }
     }
 }
@@ -163,6 +184,16 @@ impl<A: Actor> Subsystem<A> {
         if self.health.state() != SubsystemState::Running {
             return Err(self.restarting_error());
         }
+        // Held until the answer: at most `permits` operations at once.
+        let _permit = match &self.permits {
+            Some(permits) => Some(permits.clone().try_acquire_owned().map_err(|_| {
+                ActorError::LimitReached(format!(
+                    "too many {} operations in flight; retry when some have finished",
+                    self.name
+                ))
+            })?),
+            None => None,
+        };
         match self.addr.send(msg).timeout(timeout).await {
             Ok(answer) => answer,
             Err(MailboxError::Closed) => Err(self.restarting_error()),
@@ -200,7 +231,20 @@ where
     let health = Arc::new(Health::default());
     let for_actor = health.clone();
     let addr = actix::Supervisor::start_in_arbiter(&arbiter.handle(), move |_| make(for_actor));
-    Subsystem { name, addr, health }
+    Subsystem {
+        name,
+        addr,
+        health,
+        permits: None,
+    }
+}
+
+impl<A: Actor> Subsystem<A> {
+    /// Allows at most `n` operations in flight; more get `LimitReached`.
+    fn limited(mut self, n: usize) -> Self {
+        self.permits = Some(Arc::new(tokio::sync::Semaphore::new(n.max(1))));
+        self
+    }
 }
 
 /// Every subsystem of the server, started and watched.
@@ -224,18 +268,22 @@ impl Supervisor {
     pub fn start(config: SubsystemsConfig) -> Supervisor {
         let arbiter = Arbiter::new();
         let dns_config = config.dns;
+        let limit = config.max_network_operations;
         let dns = supervise("dns", &arbiter, move |health| {
             DnsActor::new(health, dns_config)
-        });
+        })
+        .limited(limit);
         // The net subsystem resolves host names through the dns one.
         let (net_config, net_dns) = (config.net, dns.clone());
         let net = supervise("net", &arbiter, move |health| {
             NetActor::new(health, net_config, net_dns)
-        });
+        })
+        .limited(limit);
         let whois_config = config.whois;
         let whois = supervise("whois", &arbiter, move |health| {
             WhoisActor::new(health, whois_config)
-        });
+        })
+        .limited(limit);
         let terminal_config = config.terminal;
         let terminal = supervise("terminal", &arbiter, move |health| {
             TerminalActor::new(terminal_config, health)
