@@ -28,7 +28,7 @@ fn completions_for_each_shell_name_every_command() {
         for command in ["serve", "stdio", "bridge", "token", "openapi", "completions"] {
             assert!(script.contains(command), "{shell} completions lack {command}");
         }
-        assert!(script.contains("--token-env"), "{shell}: bridge flags");
+        assert!(script.contains("token-env"), "{shell}: bridge flags");
     }
     let dir = tempfile::tempdir().unwrap();
     // The scripts parse in their shells.
