@@ -69,8 +69,9 @@ pub struct ResolveHost {
     pub timeout_ms: u64,
 }
 
-/// The name of an address (its PTR record, or `/etc/hosts`); `None` when it
-/// has none or the servers did not answer in time.
+/// The name of an address: from `/etc/hosts` (as the C library answers),
+/// else its PTR record; `None` when it has none or the servers did not
+/// answer in time.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "ActorResult<Option<String>>")]
 pub struct ReverseName {
@@ -232,19 +233,62 @@ fn resolve_error(host: &str, wanted: &str, servers: &str, error: NetError) -> Ac
 
 async fn reverse_name(msg: ReverseName, config: DnsConfig) -> ActorResult<Option<String>> {
     let timeout = check_timeout(msg.timeout_ms)?;
+    if let Some(name) = hosts_file_name(msg.address) {
+        return Ok(Some(name));
+    }
     let (resolver, _) = resolver(&config, Family::Any, timeout)?;
     match tokio::time::timeout(timeout, resolver.reverse_lookup(msg.address)).await {
-        Ok(Ok(lookup)) => Ok(lookup
-            .answers()
-            .iter()
-            .find_map(|record| match &record.data {
-                RData::PTR(ptr) => {
-                    let text = ptr.0.to_string();
-                    Some(text.strip_suffix('.').unwrap_or(&text).to_string())
-                }
-                _ => None,
-            })),
+        Ok(Ok(lookup)) => {
+            // Several PTR names: the alphabetically first, so answers are stable.
+            let mut names: Vec<String> = lookup
+                .answers()
+                .iter()
+                .filter_map(|record| match &record.data {
+                    RData::PTR(ptr) => {
+                        let text = ptr.0.to_string();
+                        Some(text.strip_suffix('.').unwrap_or(&text).to_string())
+                    }
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            Ok(names.into_iter().next())
+        }
         // No name, no answer in time: the hop simply has no name.
         Ok(Err(_)) | Err(_) => Ok(None),
+    }
+}
+
+/// The name `/etc/hosts` gives `ip`: the first name on the first line with
+/// that address, as the C library answers (hickory keeps one of a line's
+/// names, not always the same one).
+fn hosts_file_name(ip: IpAddr) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/hosts").ok()?;
+    hosts_name_in(&text, ip)
+}
+
+fn hosts_name_in(text: &str, ip: IpAddr) -> Option<String> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split('#').next()?.split_whitespace();
+        let address: IpAddr = fields.next()?.parse().ok()?;
+        if address.to_canonical() != ip.to_canonical() {
+            return None;
+        }
+        fields.next().map(str::to_string)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hosts_file_names_an_address_by_its_first_line_and_name() {
+        let text = "# comment 127.0.0.1 nope\n127.0.0.1 localhost runsc vm\n\
+                    127.0.0.1 second\n::1 ip6-localhost ip6-loopback # both\n";
+        let name = |ip: &str| hosts_name_in(text, ip.parse().unwrap());
+        assert_eq!(name("127.0.0.1").as_deref(), Some("localhost"));
+        assert_eq!(name("::1").as_deref(), Some("ip6-localhost"));
+        assert_eq!(name("127.0.0.2"), None);
     }
 }

@@ -526,6 +526,52 @@ mod tests {
         assert!(icmp_with_port.check().is_err());
     }
 
+    #[test]
+    fn the_deadline_covers_resolution_and_the_whole_schedule() {
+        // 5 s to resolve, (count − 1) × interval + timeout, 1 s to spare.
+        assert_eq!(
+            ping(3, 200, 500).deadline(),
+            Duration::from_millis(5_000 + 900 + 1_000)
+        );
+        assert_eq!(
+            ping(100, 2_000, 10_000).deadline(),
+            Duration::from_millis(5_000 + 99 * 2_000 + 10_000 + 1_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_ping_ends_with_the_probes_done() {
+        // TCP to a listener on loopback: no privilege needed.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut msg = ping(100, 200, 1000);
+        msg.protocol = PingProtocol::Tcp;
+        msg.port = Some(port);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        msg.progress = Some(tx);
+        let cancel = msg.cancel.clone();
+        let run = run(
+            msg,
+            "127.0.0.1".into(),
+            "127.0.0.1".parse().unwrap(),
+            Instant::now(),
+        );
+        tokio::pin!(run);
+        // Cancel once the first reply is in.
+        let result = loop {
+            tokio::select! {
+                Some(reply) = rx.recv() => {
+                    assert_eq!(reply.status, ReplyStatus::Reply);
+                    cancel.cancel();
+                }
+                result = &mut run => break result.unwrap(),
+            }
+        };
+        assert_eq!(result.stopped, Some(Stopped::Cancelled));
+        assert!(!result.replies.is_empty() && result.replies.len() < 100);
+        assert_eq!(result.summary.sent as usize, result.replies.len());
+    }
+
     fn reply(seq: u32, status: ReplyStatus, rtt: Option<f64>) -> PingReply {
         PingReply {
             seq,

@@ -540,6 +540,19 @@ mod tests {
         assert!(trace().check().is_ok());
     }
 
+    #[test]
+    fn the_deadline_covers_every_window_of_hops() {
+        // 5 s to resolve; 30 hops in windows of 4 = 8 rounds of (timeout + name lookups).
+        assert_eq!(
+            trace().deadline(),
+            Duration::from_millis(5_000 + 8 * (1_000 + 1_500) + 1_000)
+        );
+        let mut t = trace();
+        t.resolve_hostnames = false;
+        t.max_hops = 1;
+        assert_eq!(t.deadline(), Duration::from_millis(5_000 + 1_000 + 1_000));
+    }
+
     fn probe(status: ProbeStatus, address: Option<&str>, rtt: Option<f64>) -> TraceProbe {
         TraceProbe {
             status,
