@@ -37,14 +37,14 @@ pub async fn call(
         state.config.access.redactor.redact_json(&mut output);
         output
     });
-    if def.scope == Scope::Control {
-        if let Some(log) = &state.audit {
-            let summary = outcome
-                .as_ref()
-                .map(Clone::clone)
-                .map_err(|e| e.code().to_string());
-            log.record(audit::entry(&principal.name, def.name, &args, &summary));
-        }
+    if def.scope == Scope::Control
+        && let Some(log) = &state.audit
+    {
+        let summary = outcome
+            .as_ref()
+            .map(Clone::clone)
+            .map_err(|e| e.code().to_string());
+        log.record(audit::entry(&principal.name, def.name, &args, &summary));
     }
     outcome
 }
