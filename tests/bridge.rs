@@ -78,7 +78,11 @@ fn official_python_sdk_through_the_bridge_survives_a_server_restart() {
     let mut script = Command::new(python())
         .arg(py_script("mcp_stdio_check.py"))
         .args(["--command", env!("CARGO_BIN_EXE_termbridge")])
-        .args(["--arg=bridge", "--arg=--url", &format!("--arg={}", mcp_url(port))])
+        .args([
+            "--arg=bridge",
+            "--arg=--url",
+            &format!("--arg={}", mcp_url(port)),
+        ])
         .args(["--env", &format!("TERMBRIDGE_TOKEN={TOKEN}")])
         .args(["--env", "RUST_LOG=termbridge::bridge=debug,info"])
         .args(["--errlog", errlog.to_str().unwrap(), "--restart"])

@@ -25,8 +25,18 @@ fn completions_for_each_shell_name_every_command() {
         let out = termbridge(&["completions", shell]);
         assert!(out.status.success(), "{shell}");
         let script = String::from_utf8(out.stdout).unwrap();
-        for command in ["serve", "stdio", "bridge", "token", "openapi", "completions"] {
-            assert!(script.contains(command), "{shell} completions lack {command}");
+        for command in [
+            "serve",
+            "stdio",
+            "bridge",
+            "token",
+            "openapi",
+            "completions",
+        ] {
+            assert!(
+                script.contains(command),
+                "{shell} completions lack {command}"
+            );
         }
         assert!(script.contains("token-env"), "{shell}: bridge flags");
     }
@@ -38,14 +48,19 @@ fn completions_for_each_shell_name_every_command() {
         let status = Command::new(check).arg("-n").arg(&file).status();
         match status {
             Ok(status) => assert!(status.success(), "{shell} -n rejects the completions"),
-            Err(e) => panic!("{check} is needed to check the completions ({e}); scripts/setup-test-env.sh installs it"),
+            Err(e) => panic!(
+                "{check} is needed to check the completions ({e}); scripts/setup-test-env.sh installs it"
+            ),
         }
     }
     // bash: loading it registers the completion function.
     let file = dir.path().join("termbridge.bash");
     let out = Command::new("bash")
         .arg("-c")
-        .arg(format!("source {} && complete -p termbridge", file.display()))
+        .arg(format!(
+            "source {} && complete -p termbridge",
+            file.display()
+        ))
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("termbridge"));
@@ -58,7 +73,10 @@ fn the_systemd_user_unit_runs_serve_and_passes_systemd_analyze() {
     let unit = std::fs::read_to_string(repo("contrib/termbridge.service")).unwrap();
     assert!(unit.contains("\nExecStart=%h/.cargo/bin/termbridge serve\n"));
     assert!(unit.contains("\nWantedBy=default.target\n"), "a user unit");
-    assert!(unit.contains("\nStandardOutput=null\n"), "the token banner stays out of the journal");
+    assert!(
+        unit.contains("\nStandardOutput=null\n"),
+        "the token banner stays out of the journal"
+    );
     assert!(unit.contains("\nKillSignal=SIGTERM\n"));
     // systemd's own check, on a copy whose ExecStart is the built binary
     // (%h/.cargo/bin may not exist here; --user needs a login session).
@@ -107,7 +125,10 @@ print(json.dumps({k: d[k] for k in ("Label", "ProgramArguments", "RunAtLoad", "K
     let args = plist["ProgramArguments"].as_array().unwrap();
     assert_eq!(args[0], "/bin/sh");
     let command = args[2].as_str().unwrap();
-    assert!(command.starts_with("exec \"$HOME/.cargo/bin/termbridge\" serve"), "{command}");
+    assert!(
+        command.starts_with("exec \"$HOME/.cargo/bin/termbridge\" serve"),
+        "{command}"
+    );
     // The command line works in a POSIX shell (with a stand-in binary).
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(home.path().join(".cargo/bin")).unwrap();

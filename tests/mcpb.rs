@@ -101,7 +101,10 @@ async fn the_bundle_is_built_validated_and_lists_the_servers_tools() {
             .replace("${user_config.token}", TOKEN)
     };
     let mut command = Command::new(fill(config["command"].as_str().unwrap()));
-    assert_eq!(Path::new(&fill(config["command"].as_str().unwrap())), binary);
+    assert_eq!(
+        Path::new(&fill(config["command"].as_str().unwrap())),
+        binary
+    );
     for arg in config["args"].as_array().unwrap() {
         command.arg(fill(arg.as_str().unwrap()));
     }
@@ -117,5 +120,8 @@ async fn the_bundle_is_built_validated_and_lists_the_servers_tools() {
     );
     assert_eq!(init["result"]["serverInfo"]["name"], "termbridge", "{init}");
     let listed = host.request(json!(1), "tools/list", json!({}));
-    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), served.len());
+    assert_eq!(
+        listed["result"]["tools"].as_array().unwrap().len(),
+        served.len()
+    );
 }

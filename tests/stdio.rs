@@ -57,9 +57,12 @@ fn tool(child: &mut LineChild, id: i64, name: &str, arguments: Value) -> Value {
 fn official_python_sdk_drives_termbridge_stdio() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(python());
-    command
-        .arg(py_script("mcp_stdio_check.py"))
-        .args(["--command", env!("CARGO_BIN_EXE_termbridge"), "--arg", "stdio"]);
+    command.arg(py_script("mcp_stdio_check.py")).args([
+        "--command",
+        env!("CARGO_BIN_EXE_termbridge"),
+        "--arg",
+        "stdio",
+    ]);
     for (k, v) in isolated(dir.path()) {
         command.args(["--env", &format!("{k}={v}")]);
     }
@@ -83,7 +86,10 @@ fn official_python_sdk_drives_termbridge_stdio() {
         termbridge::tools::TOOLS.len()
     );
     assert_eq!(summary["run"]["exit_code"], 3);
-    assert!(summary["run"]["progress"].as_u64().unwrap() >= 1, "{summary}");
+    assert!(
+        summary["run"]["progress"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
     assert_eq!(summary["cancel"]["stopped"], "cancelled");
 }
 
@@ -107,9 +113,11 @@ fn stdout_is_json_rpc_only_with_progress_before_the_result() {
 
     // A long command with a progress token, and a ping sent after it: the
     // ping is answered while the command still runs.
-    child.send(&json!({"jsonrpc": "2.0", "id": "run", "method": "tools/call", "params": {
+    child.send(
+        &json!({"jsonrpc": "2.0", "id": "run", "method": "tools/call", "params": {
         "name": "session_run", "_meta": {"progressToken": 7},
-        "arguments": {"session_id": sid, "command": "sleep 1.2; echo done-$((6*7))"}}}));
+        "arguments": {"session_id": sid, "command": "sleep 1.2; echo done-$((6*7))"}}}),
+    );
     // The first progress line says the command was sent.
     let first = child.next_json();
     assert_eq!(first["method"], "notifications/progress", "{first}");
@@ -118,7 +126,9 @@ fn stdout_is_json_rpc_only_with_progress_before_the_result() {
     let (before, pong) = child.until_response(&json!("p"));
     assert_eq!(pong["result"], json!({}));
     assert!(
-        before.iter().all(|m| m["method"] == "notifications/progress"),
+        before
+            .iter()
+            .all(|m| m["method"] == "notifications/progress"),
         "{before:?}"
     );
     let (progress, result) = child.until_response(&json!("run"));
@@ -175,13 +185,17 @@ fn a_cancelled_request_stops_and_a_request_at_eof_is_still_answered() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = stdio_child(dir.path());
     initialize(&mut child);
-    child.send(&json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+    child.send(
+        &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
         "name": "ping", "_meta": {"progressToken": "t"},
-        "arguments": {"host": "127.0.0.1", "count": 20, "interval_ms": 200}}}));
+        "arguments": {"host": "127.0.0.1", "count": 20, "interval_ms": 200}}}),
+    );
     let note = child.next_json();
     assert_eq!(note["method"], "notifications/progress", "{note}");
-    child.send(&json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
-        "params": {"requestId": 5, "reason": "enough"}}));
+    child.send(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 5, "reason": "enough"}}),
+    );
     let (_, answer) = child.until_response(&json!(5));
     let result = &answer["result"]["structuredContent"];
     assert_eq!(result["stopped"], "cancelled", "{answer}");

@@ -108,7 +108,9 @@ impl LineChild {
 
     /// Sends a request and returns its response (skipping other messages).
     pub fn request(&mut self, id: Value, method: &str, params: Value) -> Value {
-        self.send(&serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.send(
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
         self.until_response(&id).1
     }
 
