@@ -289,6 +289,13 @@ fn stdio(common: &CommonArgs) -> Result<(), String> {
 
 /// `termbridge bridge`: stdin/stdout to a running server's `/mcp`.
 fn bridge(args: BridgeArgs) -> Result<(), String> {
+    if !args.url.starts_with("http://") {
+        return Err(format!(
+            "--url {}: only http:// URLs are supported (termbridge listens on loopback; \
+             reach a remote server through an ssh tunnel)",
+            args.url
+        ));
+    }
     let token = match std::env::var(&args.token_env) {
         Ok(token) if !token.trim().is_empty() => Some(token.trim().to_string()),
         _ => {

@@ -220,6 +220,17 @@ fn a_server_that_stays_down_gets_an_error_before_the_clients_timeout() {
 }
 
 #[test]
+fn only_http_urls_are_taken() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_termbridge"))
+        .args(["bridge", "--url", "https://127.0.0.1:1985/mcp"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only http:// URLs"));
+}
+
+#[test]
 fn a_wrong_token_is_reported_to_the_client() {
     let server = TestServer::start();
     let mut child = LineChild::termbridge(
