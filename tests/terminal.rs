@@ -582,12 +582,35 @@ async fn zsh_gets_shell_integration_too() {
 async fn a_second_restart_while_restarting_is_refused() {
     let server = TestServer::start();
     let id = server.shell().await;
+    // A shell that ignores SIGHUP makes the restart wait out the grace
+    // period before SIGKILL: a window in which a second restart arrives.
+    server.run(&id, "trap '' HUP").await;
     let path = format!("/api/v1/sessions/{id}/restart");
     let empty = json!({});
-    let (a, b) = tokio::join!(server.post(&path, &empty), server.post(&path, &empty));
-    let mut statuses = [a.0, b.0];
-    statuses.sort();
-    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let first = server.post(&path, &empty);
+    let second = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let listed = server.get("/api/v1/sessions").await.1;
+            if listed["sessions"][0]["status"] == "restarting" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never restarting: {listed}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.post(&path, &empty).await
+    };
+    let (a, b) = tokio::join!(first, second);
+    assert_eq!((a.0, b.0), (200, 409), "{a:?} {b:?}");
+    assert!(
+        b.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already restarting")
+    );
     let listed = server.get("/api/v1/sessions").await.1;
     let pid = listed["sessions"][0]["pid"].as_u64().unwrap();
     let (_, closed) = server.close(&id).await;

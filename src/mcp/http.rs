@@ -41,7 +41,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource(path)
                 .route(web::post().to(post))
                 .route(web::get().to(get))
-                .route(web::delete().to(delete)),
+                .route(web::delete().to(delete))
+                .default_service(web::to(crate::rest::method_not_allowed)),
         );
     }
 }

@@ -64,7 +64,8 @@ async fn openapi_document(state: web::Data<AppState>) -> HttpResponse {
         .body(state.openapi.clone())
 }
 
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+/// The answer for a known path with an unsupported method.
+pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     ApiError::MethodNotAllowed(format!(
         "{} is not supported on {}",
         req.method(),
