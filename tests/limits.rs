@@ -54,3 +54,28 @@ async fn network_operations_beyond_the_limit_get_429() {
     let (status, _) = server.post("/api/v1/whois", &lookup).await;
     assert_eq!(status, 504);
 }
+
+#[tokio::test]
+async fn a_slowloris_client_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    // Headers that never end.
+    stream
+        .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
+    assert!(
+        read.is_ok(),
+        "the server kept a header-less connection open for 60 s"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}

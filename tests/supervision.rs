@@ -121,7 +121,17 @@ async fn every_subsystem_comes_back_after_a_fault() {
             .is_err()
     );
     assert!(server.subsystems.terminal.ask(hold).await.is_err());
-    for name in ["net", "whois", "terminal"] {
+    assert!(
+        server
+            .subsystems
+            .docs
+            .ask(InjectFault {
+                hold_down: Duration::ZERO
+            })
+            .await
+            .is_err()
+    );
+    for name in ["net", "whois", "terminal", "docs"] {
         assert_eq!(until_running(&server, name).await["restarts"], 1, "{name}");
     }
     // The terminal manager kept its sessions across its restart.
@@ -129,4 +139,6 @@ async fn every_subsystem_comes_back_after_a_fault() {
     assert_eq!(ran["output"], "still here");
     let (status, _) = server.get("/api/v1/net/addresses").await;
     assert_eq!(status, 200);
+    let (status, found) = server.get("/api/v1/docs/search?query=bearer%20token").await;
+    assert_eq!(status, 200, "{found}");
 }
