@@ -96,7 +96,8 @@ pub struct TokenFileConfig {
 const DEFAULT_REDACT: &[&str] = &[
     r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
     r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}",
-    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)([ \t]*[=:][ \t]*)\S+",
+    // A value starting with `$` is a shell expansion, not a secret.
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)([ \t]*[=:][ \t]*)[^\s$]\S*",
 ];
 
 /// The replacement for redacted text.
@@ -289,6 +290,9 @@ mod tests {
         assert_eq!(r.redact("nothing to hide"), "nothing to hide");
         // A prompt followed by a line break hides nothing of the next line.
         assert_eq!(r.redact("Password: \nlen=7"), "Password: \nlen=7");
+        // Shell expansions are not secrets (documentation shows them).
+        assert_eq!(r.redact("TOKEN=$(termbridge token)"), "TOKEN=$(termbridge token)");
+        assert_eq!(r.redact("token=$TOKEN"), "token=$TOKEN");
         let mut v = serde_json::json!({"a": ["password=x1"], "b": 3});
         r.redact_json(&mut v);
         assert_eq!(v, serde_json::json!({"a": ["password=[REDACTED]"], "b": 3}));
