@@ -366,9 +366,19 @@ impl Bridge {
         }
         // A refusal before dispatch (401, 400…) carries a JSON-RPC error,
         // maybe with a null id: answer the client's request with it.
-        let mut error = answer.get("error").cloned().unwrap_or_else(
-            || json!({"code": UPSTREAM_ERROR, "message": format!("HTTP {status}")}),
-        );
+        // A JSON-RPC error as is; anything else (a REST-style error body
+        // from a wrong URL) becomes one.
+        let mut error = match answer.get("error") {
+            Some(e) if e["code"].is_i64() => e.clone(),
+            Some(e) => json!({"code": UPSTREAM_ERROR, "message": format!(
+                "HTTP {status} from {}: {}",
+                self.options.url,
+                e["message"].as_str().unwrap_or_default()
+            )}),
+            None => {
+                json!({"code": UPSTREAM_ERROR, "message": format!("HTTP {status} from {}", self.options.url)})
+            }
+        };
         if status == StatusCode::UNAUTHORIZED {
             error["message"] = json!(format!(
                 "the server refused the token (HTTP 401): set the token in the environment \

@@ -220,6 +220,22 @@ fn a_server_that_stays_down_gets_an_error_before_the_clients_timeout() {
 }
 
 #[test]
+fn a_wrong_url_gets_a_json_rpc_error_naming_the_status() {
+    let server = TestServer::start();
+    let mut child = bridge(&server.at("/not-mcp"), &[]);
+    let answer = child.request(json!(3), "tools/list", json!({}));
+    assert_eq!(answer["id"], 3);
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 404"),
+        "{answer}"
+    );
+}
+
+#[test]
 fn only_http_urls_are_taken() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_termbridge"))
         .args(["bridge", "--url", "https://127.0.0.1:1985/mcp"])

@@ -235,7 +235,11 @@ fn on_line(conn: &Rc<Connection>, tasks: &mut JoinSet<()>, line: String) {
             tasks.spawn_local(async move {
                 let mut answers = Vec::new();
                 for message in batch {
-                    if let Some(answer) = single(&conn, message, false).await {
+                    let cancel = match message.get("id") {
+                        Some(id) => register(&conn, id),
+                        None => conn.root.child_token(),
+                    };
+                    if let Some(answer) = single(&conn, message, false, cancel).await {
                         answers.push(answer);
                     }
                 }
@@ -248,10 +252,13 @@ fn on_line(conn: &Rc<Connection>, tasks: &mut JoinSet<()>, line: String) {
             // Notifications act at once (a cancel must not wait behind the
             // call it cancels); requests run as tasks of their own.
             match classify(&single_message) {
-                Ok(Incoming::Request { .. }) => {
+                Ok(Incoming::Request { id, .. }) => {
+                    // Registered before the task runs, so a cancel on the
+                    // very next line finds it.
+                    let cancel = register(conn, &id);
                     let conn = conn.clone();
                     tasks.spawn_local(async move {
-                        if let Some(answer) = single(&conn, single_message, true).await {
+                        if let Some(answer) = single(&conn, single_message, true, cancel).await {
                             send(&conn, answer);
                         }
                     });
@@ -264,6 +271,15 @@ fn on_line(conn: &Rc<Connection>, tasks: &mut JoinSet<()>, line: String) {
             }
         }
     }
+}
+
+/// A cancellation token for request `id`, findable by `notifications/cancelled`.
+fn register(conn: &Connection, id: &Value) -> CancellationToken {
+    let token = conn.root.child_token();
+    conn.running
+        .borrow_mut()
+        .insert(id.to_string(), token.clone());
+    token
 }
 
 fn send(conn: &Connection, message: Value) {
@@ -282,7 +298,12 @@ fn notification(conn: &Connection, method: &str, params: &Value) {
 
 /// Answers one message (`None` for notifications and responses).
 /// `progress_allowed`: progress notifications may be sent (not inside a batch).
-async fn single(conn: &Rc<Connection>, message: Value, progress_allowed: bool) -> Option<Value> {
+async fn single(
+    conn: &Rc<Connection>,
+    message: Value,
+    progress_allowed: bool,
+    cancel: CancellationToken,
+) -> Option<Value> {
     let (id, method, params) = match classify(&message) {
         Err((id, why)) => return Some(error_response(id, codes::INVALID_REQUEST, why)),
         Ok(Incoming::Notification { method, params }) => {
@@ -297,10 +318,6 @@ async fn single(conn: &Rc<Connection>, message: Value, progress_allowed: bool) -
         *conn.version.borrow_mut() = negotiate(requested);
     }
     let key = id.to_string();
-    let cancel = conn.root.child_token();
-    conn.running
-        .borrow_mut()
-        .insert(key.clone(), cancel.clone());
     let token = (progress_allowed && method == "tools/call")
         .then(|| progress_token(&params))
         .flatten();
