@@ -291,7 +291,10 @@ mod tests {
         // A prompt followed by a line break hides nothing of the next line.
         assert_eq!(r.redact("Password: \nlen=7"), "Password: \nlen=7");
         // Shell expansions are not secrets (documentation shows them).
-        assert_eq!(r.redact("TOKEN=$(termbridge token)"), "TOKEN=$(termbridge token)");
+        assert_eq!(
+            r.redact("TOKEN=$(termbridge token)"),
+            "TOKEN=$(termbridge token)"
+        );
         assert_eq!(r.redact("token=$TOKEN"), "token=$TOKEN");
         let mut v = serde_json::json!({"a": ["password=x1"], "b": 3});
         r.redact_json(&mut v);
