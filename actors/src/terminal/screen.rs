@@ -30,8 +30,11 @@
 //! capacity of **0** and keep the scrolled-off lines ourselves as plain text:
 //! `vt100` 0.18 calls `Callbacks::on_scroll` with each row pushed off the top
 //! of the screen when its capacity is 0 (and only for scrolls of a region
-//! that starts at the top row, as xterm does). We render the row to text, trim
-//! trailing blanks and keep it as a `Box<str>`. Rows scrolled off the
+//! that starts at the top row, as xterm does). We take the row's text (with
+//! `RowContents::write_plain`, which our vendored `vt100` adds: formatting
+//! the row with SGR codes only to strip them again took more than half of
+//! the screen model's time on colored output), trim trailing blanks and keep
+//! it as a `Box<str>`. Rows scrolled off the
 //! alternate screen are not history and are not kept. Resizing to fewer rows
 //! pushes rows off the top too, and those are kept.
 //!
@@ -208,7 +211,7 @@ impl Screen {
             events: VecDeque::new(),
             title: String::new(),
             cwd: None,
-            scratch: String::new(),
+            scratch: Vec::new(),
         };
         let parser = vt100::Parser::new_with_callbacks(non_zero(rows), non_zero(cols), 0, hooks);
         let screen = Self {
@@ -383,7 +386,7 @@ struct Hooks {
     title: String,
     cwd: Option<String>,
     /// Reused buffer for rendering scrolled-off rows.
-    scratch: String,
+    scratch: Vec<u8>,
 }
 
 impl Hooks {
@@ -453,50 +456,25 @@ impl vt100::Callbacks for Hooks {
         if alternate_screen || self.scrollback_cap == 0 {
             return;
         }
+        // The row's text without formatting (`write_plain` is our addition
+        // to the vendored vt100: vendor/vt100/TERMBRIDGE.md).
         self.scratch.clear();
-        let mut sink = PlainText {
-            out: &mut self.scratch,
-            in_sgr: false,
+        contents.write_plain(&mut self.scratch);
+        let end = self
+            .scratch
+            .iter()
+            .rposition(|&b| b != b' ')
+            .map_or(0, |i| i + 1);
+        let text = &self.scratch[..end];
+        // vt100 cells hold whole characters: the lossy path is never taken.
+        let line: Box<str> = match std::str::from_utf8(text) {
+            Ok(s) => s.into(),
+            Err(_) => String::from_utf8_lossy(text).into(),
         };
-        let mut state = vt100::capture::BasicFormattedCaptureState::new();
-        if contents
-            .write_formatted_basic(&mut sink, &mut state)
-            .is_err()
-        {
-            return;
-        }
-        let line: Box<str> = self.scratch.trim_end_matches(' ').into();
         if self.scrollback.len() >= self.scrollback_cap {
             self.scrollback.pop_front();
         }
         self.scrollback.push_back(line);
-    }
-}
-
-/// A `fmt::Write` that drops the SGR sequences (`ESC [ ... m`) that
-/// `RowContents::write_formatted_basic` interleaves with the text, in one
-/// pass (the same rule as `vt100::capture::basic_formatted_to_plain`).
-struct PlainText<'a> {
-    out: &'a mut String,
-    in_sgr: bool,
-}
-
-impl std::fmt::Write for PlainText<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        if !self.in_sgr && !s.contains('\x1b') {
-            self.out.push_str(s);
-            return Ok(());
-        }
-        for c in s.chars() {
-            if self.in_sgr {
-                self.in_sgr = c != 'm';
-            } else if c == '\x1b' {
-                self.in_sgr = true;
-            } else {
-                self.out.push(c);
-            }
-        }
-        Ok(())
     }
 }
 
@@ -805,6 +783,88 @@ mod tests {
                 assert_eq!(snap.lines.len(), usize::from(snap.rows));
                 assert!(snap.cursor.row < snap.rows && snap.cursor.col < snap.cols);
             }
+        }
+    }
+
+    /// Captures every scrolled-off row both ways: `write_plain` (what the
+    /// scrollback keeps) and `write_formatted_basic` with the SGR codes
+    /// stripped (what it kept before the vendored addition).
+    #[derive(Default)]
+    struct BothCaptures {
+        rows: usize,
+        mismatches: Vec<(String, String)>,
+    }
+
+    impl vt100::Callbacks for BothCaptures {
+        fn on_scroll(&mut self, contents: vt100::capture::RowContents<'_>, _alt: bool) {
+            let mut plain = Vec::new();
+            contents.write_plain(&mut plain);
+            let plain = String::from_utf8(plain).expect("cells hold whole characters");
+            let mut formatted = String::new();
+            let mut state = vt100::capture::BasicFormattedCaptureState::new();
+            contents
+                .write_formatted_basic(&mut formatted, &mut state)
+                .unwrap();
+            let stripped: String = vt100::capture::basic_formatted_to_plain(&formatted).collect();
+            self.rows += 1;
+            if plain != stripped {
+                self.mismatches.push((plain, stripped));
+            }
+        }
+    }
+
+    #[test]
+    fn plain_row_capture_is_the_formatted_capture_without_sgr() {
+        let fragments: &[&str] = &[
+            "plain text",
+            "\x1b[31mred\x1b[0m",
+            "\x1b[1;44mbold on blue\x1b[0m",
+            "\x1b[41m\x1b[K\x1b[0m",
+            "\x1b[42m   \x1b[0m",
+            "\x1b[7m \x1b[0m",
+            "   ",
+            "\t",
+            "日本語",
+            "e\u{301}",
+            "\u{1F600}",
+            "x",
+            "\x1b[5C",
+            "\x1b[2D",
+            "\x1b[10G",
+            "\x1b[1K",
+            "\x1b[3X",
+            "\x1b[38;5;208morange\x1b[39m",
+            "\x1b[4munder\x1b[24m",
+            "\r",
+            "\r\n",
+            "\r\n",
+            "\r\n",
+        ];
+        let mut seed = 0x5DEE_CE66_D1CE_4E5Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for cols in [1u16, 2, 7, 20, 80] {
+            let mut parser = vt100::Parser::new_with_callbacks(
+                NonZeroU16::new(3).unwrap(),
+                NonZeroU16::new(cols).unwrap(),
+                0,
+                BothCaptures::default(),
+            );
+            for _ in 0..4000 {
+                let piece = fragments[(next() % fragments.len() as u64) as usize];
+                parser.process(piece.as_bytes());
+            }
+            let both = parser.callbacks();
+            assert!(both.rows > 200, "{cols} columns: only {} rows", both.rows);
+            assert!(
+                both.mismatches.is_empty(),
+                "{cols} columns: {:?}",
+                &both.mismatches[..both.mismatches.len().min(3)]
+            );
         }
     }
 }
