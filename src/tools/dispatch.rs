@@ -22,11 +22,14 @@ pub async fn call(
     cancel: tokio_util::sync::CancellationToken,
 ) -> Result<Value, ApiError> {
     let checked = check(state, def, &args, &principal).await;
+    // State-changing calls are audited with their arguments.
+    let audit = state.audit.as_ref().filter(|_| def.scope == Scope::Control);
+    let audited_args = audit.map(|_| args.clone());
     let outcome = match checked {
         Ok(()) => {
             let mut ctx = state.tool_context(progress, principal.clone());
             ctx.cancel = cancel;
-            (def.invoke)(ctx, args.clone()).await
+            (def.invoke)(ctx, args).await
         }
         Err(e) => Err(e),
     };
@@ -37,14 +40,12 @@ pub async fn call(
         state.config.access.redactor.redact_json(&mut output);
         output
     });
-    if def.scope == Scope::Control
-        && let Some(log) = &state.audit
-    {
+    if let (Some(log), Some(args)) = (audit, &audited_args) {
         let summary = outcome
             .as_ref()
             .map(Clone::clone)
             .map_err(|e| e.code().to_string());
-        log.record(audit::entry(&principal.name, def.name, &args, &summary));
+        log.record(audit::entry(&principal.name, def.name, args, &summary));
     }
     outcome
 }
@@ -89,10 +90,12 @@ async fn check(
     if let Some(id) = args.get("session_id").and_then(Value::as_str) {
         let info = state
             .subsystems
-            .terminal
-            .ask(DescribeSession {
-                session_id: id.to_string(),
-            })
+            .ask_session(
+                DescribeSession {
+                    session_id: id.to_string(),
+                },
+                termbridge_actors::supervisor::DEFAULT_ASK_TIMEOUT,
+            )
             .await?;
         if !principal.allows_session(&info.name) {
             return Err(ApiError::Forbidden(format!(

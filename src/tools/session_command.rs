@@ -55,7 +55,7 @@ impl Tool for SessionCommand {
                 max_output_bytes: input.max_output_bytes,
             };
             let budget = wait.min(termbridge_actors::terminal::MAX_WAIT) + Duration::from_secs(30);
-            Ok(ctx.subsystems.terminal.ask_within(msg, budget).await?)
+            Ok(ctx.subsystems.ask_session(msg, budget).await?)
         })
     }
 }

@@ -93,7 +93,7 @@ impl Tool for SessionRun {
             };
             let budget = wait.min(termbridge_actors::terminal::MAX_WAIT) + Duration::from_secs(30);
             let command = msg.command.clone();
-            let answer = ctx.subsystems.terminal.ask_within(msg, budget);
+            let answer = ctx.subsystems.ask_session(msg, budget);
             if !ctx.progress.wanted() {
                 return Ok(answer.await?);
             }

@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use termbridge_actors::supervisor::DEFAULT_ASK_TIMEOUT;
 use termbridge_actors::terminal::{Screen, ScreenSnapshot};
 
 use super::{Annotations, HttpMethod, Scope, Tool, ToolContext, ToolFuture};
@@ -50,7 +51,7 @@ impl Tool for SessionScreen {
                 session_id: input.session_id,
                 scrollback: input.scrollback,
             };
-            Ok(ctx.subsystems.terminal.ask(msg).await?)
+            Ok(ctx.subsystems.ask_session(msg, DEFAULT_ASK_TIMEOUT).await?)
         })
     }
 }

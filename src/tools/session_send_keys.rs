@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use termbridge_actors::supervisor::DEFAULT_ASK_TIMEOUT;
 use termbridge_actors::terminal::SendKeys;
 
 use super::{Annotations, HttpMethod, Scope, Tool, ToolContext, ToolFuture};
@@ -86,7 +87,7 @@ impl Tool for SessionSendKeys {
                 text,
                 keys: input.keys,
             };
-            let bytes_sent = ctx.subsystems.terminal.ask(msg).await?;
+            let bytes_sent = ctx.subsystems.ask_session(msg, DEFAULT_ASK_TIMEOUT).await?;
             Ok(SessionSendKeysOutput {
                 session_id,
                 bytes_sent,

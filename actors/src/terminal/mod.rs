@@ -3,6 +3,11 @@
 //! touches another), on top of a PTY-free screen model (`screen`), a clean
 //! output log (`output`), a command book (`commands`) and the key-name
 //! parser (`keys`).
+//!
+//! Requests for one session ([`SessionRequest`]: run, poll, screen, output,
+//! keys, describe) can also skip the manager: [`SessionTable`] holds the
+//! session addresses, so a caller sends straight to the session's actor and
+//! saves a hop between threads each way (`Supervisor::ask_session`).
 
 pub mod commands;
 pub mod integration;
@@ -16,7 +21,7 @@ pub mod types;
 pub mod waiting;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -46,6 +51,8 @@ pub struct TerminalActor {
     health: Arc<Health>,
     config: TerminalConfig,
     sessions: HashMap<String, Addr<SessionActor>>,
+    /// The same addresses, for callers that send to a session directly.
+    table: SessionTable,
     opening: usize,
     arbiters: Vec<Arbiter>,
     next_arbiter: usize,
@@ -61,6 +68,7 @@ impl TerminalActor {
             health,
             config,
             sessions: HashMap::new(),
+            table: SessionTable::default(),
             opening: 0,
             arbiters: (0..workers).map(|_| Arbiter::new()).collect(),
             next_arbiter: 0,
@@ -68,11 +76,86 @@ impl TerminalActor {
     }
 
     fn session(&self, id: &str) -> ActorResult<Addr<SessionActor>> {
-        self.sessions.get(id).cloned().ok_or_else(|| {
-            ActorError::NotFound(format!(
-                "no session {id:?}; session_list shows the open ones"
-            ))
-        })
+        self.sessions.get(id).cloned().ok_or_else(|| no_session(id))
+    }
+}
+
+impl TerminalActor {
+    /// Keeps the session addresses in `table` too (the supervisor hands the
+    /// same table to callers of `ask_session`).
+    pub fn sharing(mut self, table: SessionTable) -> TerminalActor {
+        self.table = table;
+        self
+    }
+}
+
+/// The addresses of the open sessions, shared between the manager (which
+/// adds and removes them) and callers that send a [`SessionRequest`] to a
+/// session directly.
+#[derive(Debug, Clone, Default)]
+pub struct SessionTable {
+    sessions: Arc<RwLock<HashMap<String, Addr<SessionActor>>>>,
+}
+
+impl SessionTable {
+    fn insert(&self, id: &str, addr: &Addr<SessionActor>) {
+        let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(id.to_string(), addr.clone());
+    }
+
+    fn remove(&self, id: &str) {
+        let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(id);
+    }
+
+    fn clear(&self) {
+        let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        map.clear();
+    }
+
+    fn get(&self, id: &str) -> ActorResult<Addr<SessionActor>> {
+        let map = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        map.get(id).cloned().ok_or_else(|| no_session(id))
+    }
+
+    /// Sends `msg` to its session's actor and waits for the answer.
+    pub async fn ask<M>(&self, msg: M) -> ActorResult<M::Reply>
+    where
+        M: SessionRequest,
+        SessionActor: Handler<M::Inner>,
+    {
+        let (id, inner) = msg.into_session()?;
+        let addr = self.get(&id)?;
+        addr.send(inner).await.map_err(|e| mailbox(&id, e))?
+    }
+}
+
+/// A manager message that is really for one session: what the session
+/// actor gets instead, after the manager's checks.
+pub trait SessionRequest: Send + 'static {
+    /// The answer.
+    type Reply: Send + 'static;
+    /// The session actor's message.
+    type Inner: Message<Result = ActorResult<Self::Reply>> + Send + 'static;
+    /// The session's id and its message, or why the request is refused.
+    fn into_session(self) -> ActorResult<(String, Self::Inner)>;
+}
+
+fn no_session(id: &str) -> ActorError {
+    ActorError::NotFound(format!(
+        "no session {id:?}; session_list shows the open ones"
+    ))
+}
+
+/// Forwards a session request through the manager (the manager's handler).
+fn forward_request<M>(actor: &TerminalActor, msg: M) -> ResponseFuture<ActorResult<M::Reply>>
+where
+    M: SessionRequest,
+    SessionActor: Handler<M::Inner>,
+{
+    match msg.into_session() {
+        Ok((id, inner)) => forward(actor, &id, inner),
+        Err(e) => Box::pin(async move { Err(e) }),
     }
 }
 
@@ -194,6 +277,7 @@ impl Handler<Open> for TerminalActor {
                 .map(move |answer, act, _| {
                     act.opening = act.opening.saturating_sub(1);
                     let info = answer.map_err(|e| mailbox(&id, e))??;
+                    act.table.insert(&id, &addr);
                     act.sessions.insert(id, addr);
                     Ok(info)
                 }),
@@ -236,7 +320,16 @@ impl Handler<DescribeSession> for TerminalActor {
     type Result = ResponseFuture<ActorResult<SessionInfo>>;
 
     fn handle(&mut self, msg: DescribeSession, _ctx: &mut Self::Context) -> Self::Result {
-        forward(self, &msg.session_id, session::Describe)
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for DescribeSession {
+    type Reply = SessionInfo;
+    type Inner = session::Describe;
+
+    fn into_session(self) -> ActorResult<(String, session::Describe)> {
+        Ok((self.session_id, session::Describe))
     }
 }
 
@@ -254,13 +347,19 @@ impl Handler<Screen> for TerminalActor {
     type Result = ResponseFuture<ActorResult<ScreenSnapshot>>;
 
     fn handle(&mut self, msg: Screen, _ctx: &mut Self::Context) -> Self::Result {
-        forward(
-            self,
-            &msg.session_id,
-            session::Snapshot {
-                scrollback: msg.scrollback,
-            },
-        )
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for Screen {
+    type Reply = ScreenSnapshot;
+    type Inner = session::Snapshot;
+
+    fn into_session(self) -> ActorResult<(String, session::Snapshot)> {
+        let snapshot = session::Snapshot {
+            scrollback: self.scrollback,
+        };
+        Ok((self.session_id, snapshot))
     }
 }
 
@@ -280,11 +379,20 @@ impl Handler<Output> for TerminalActor {
     type Result = ResponseFuture<ActorResult<OutputChunk>>;
 
     fn handle(&mut self, msg: Output, _ctx: &mut Self::Context) -> Self::Result {
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for Output {
+    type Reply = OutputChunk;
+    type Inner = session::Read;
+
+    fn into_session(self) -> ActorResult<(String, session::Read)> {
         let read = session::Read {
-            since: msg.since,
-            max_bytes: msg.max_bytes.min(MAX_OUTPUT_BYTES),
+            since: self.since,
+            max_bytes: self.max_bytes.min(MAX_OUTPUT_BYTES),
         };
-        forward(self, &msg.session_id, read)
+        Ok((self.session_id, read))
     }
 }
 
@@ -312,26 +420,33 @@ impl Handler<RunCommand> for TerminalActor {
     type Result = ResponseFuture<ActorResult<CommandResult>>;
 
     fn handle(&mut self, msg: RunCommand, _ctx: &mut Self::Context) -> Self::Result {
-        if msg.command.trim().is_empty() {
-            return Box::pin(async { Err(ActorError::InvalidInput("command is empty".into())) });
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for RunCommand {
+    type Reply = CommandResult;
+    type Inner = session::Run;
+
+    fn into_session(self) -> ActorResult<(String, session::Run)> {
+        if self.command.trim().is_empty() {
+            return Err(ActorError::InvalidInput("command is empty".into()));
         }
-        if msg.command.len() > session::MAX_COMMAND_BYTES {
-            return Box::pin(async {
-                Err(ActorError::InvalidInput(format!(
-                    "command is longer than {} bytes",
-                    session::MAX_COMMAND_BYTES
-                )))
-            });
+        if self.command.len() > session::MAX_COMMAND_BYTES {
+            return Err(ActorError::InvalidInput(format!(
+                "command is longer than {} bytes",
+                session::MAX_COMMAND_BYTES
+            )));
         }
         let run = session::Run {
-            command: msg.command,
-            wait: msg.wait.min(MAX_WAIT),
-            max_output_bytes: msg.max_output_bytes.clamp(64, MAX_OUTPUT_BYTES),
-            request_id: msg.request_id,
-            queue: msg.queue,
-            interrupt_on_timeout: msg.interrupt_on_timeout,
+            command: self.command,
+            wait: self.wait.min(MAX_WAIT),
+            max_output_bytes: self.max_output_bytes.clamp(64, MAX_OUTPUT_BYTES),
+            request_id: self.request_id,
+            queue: self.queue,
+            interrupt_on_timeout: self.interrupt_on_timeout,
         };
-        forward(self, &msg.session_id, run)
+        Ok((self.session_id, run))
     }
 }
 
@@ -353,12 +468,21 @@ impl Handler<GetCommand> for TerminalActor {
     type Result = ResponseFuture<ActorResult<CommandResult>>;
 
     fn handle(&mut self, msg: GetCommand, _ctx: &mut Self::Context) -> Self::Result {
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for GetCommand {
+    type Reply = CommandResult;
+    type Inner = session::Poll;
+
+    fn into_session(self) -> ActorResult<(String, session::Poll)> {
         let poll = session::Poll {
-            command_id: msg.command_id,
-            wait: msg.wait.min(MAX_WAIT),
-            max_output_bytes: msg.max_output_bytes.clamp(64, MAX_OUTPUT_BYTES),
+            command_id: self.command_id,
+            wait: self.wait.min(MAX_WAIT),
+            max_output_bytes: self.max_output_bytes.clamp(64, MAX_OUTPUT_BYTES),
         };
-        forward(self, &msg.session_id, poll)
+        Ok((self.session_id, poll))
     }
 }
 
@@ -378,11 +502,20 @@ impl Handler<SendKeys> for TerminalActor {
     type Result = ResponseFuture<ActorResult<usize>>;
 
     fn handle(&mut self, msg: SendKeys, _ctx: &mut Self::Context) -> Self::Result {
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for SendKeys {
+    type Reply = usize;
+    type Inner = session::Type;
+
+    fn into_session(self) -> ActorResult<(String, session::Type)> {
         let typed = session::Type {
-            text: msg.text,
-            keys: msg.keys,
+            text: self.text,
+            keys: self.keys,
         };
-        forward(self, &msg.session_id, typed)
+        Ok((self.session_id, typed))
     }
 }
 
@@ -480,6 +613,7 @@ impl Handler<Close> for TerminalActor {
                 .into_actor(self)
                 .map(move |answer, act, _| {
                     act.sessions.remove(&id);
+                    act.table.remove(&id);
                     log::debug!(
                         "session {id} closed in {} ms",
                         started.elapsed().as_millis()
@@ -514,6 +648,7 @@ impl Handler<CloseAll> for TerminalActor {
             .into_actor(self)
             .map(move |_, act, _| {
                 act.sessions.clear();
+                act.table.clear();
                 Ok(n)
             }),
         )
