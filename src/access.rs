@@ -3,12 +3,13 @@
 //! that can be typed without passing through the client, redaction of
 //! secrets in answers and logs, and a per-token rate limit.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -108,6 +109,10 @@ pub const REDACTED: &str = "[REDACTED]";
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     patterns: Vec<Regex>,
+    /// The same patterns as one set: a single pass tells whether any of
+    /// them matches, so text with nothing to hide (nearly all of it) is
+    /// neither copied nor scanned once per pattern.
+    any_pattern: RegexSet,
     literals: Vec<String>,
 }
 
@@ -116,21 +121,39 @@ impl Redactor {
     /// hidden wherever they appear.
     pub fn new(extra: &[String], literals: Vec<String>) -> Result<Redactor, String> {
         let mut patterns = Vec::new();
-        for p in DEFAULT_REDACT
+        let sources: Vec<&str> = DEFAULT_REDACT
             .iter()
             .copied()
             .chain(extra.iter().map(String::as_str))
-        {
+            .collect();
+        for p in &sources {
             patterns.push(Regex::new(p).map_err(|e| format!("invalid redact pattern {p:?}: {e}"))?);
         }
+        let any_pattern =
+            RegexSet::new(&sources).map_err(|e| format!("invalid redact pattern: {e}"))?;
         let mut literals: Vec<String> = literals.into_iter().filter(|l| l.len() >= 4).collect();
         // Longest first, so a secret containing another is hidden whole.
         literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
-        Ok(Redactor { patterns, literals })
+        Ok(Redactor {
+            patterns,
+            any_pattern,
+            literals,
+        })
     }
 
     /// `text` with every secret replaced by `[REDACTED]`.
     pub fn redact(&self, text: &str) -> String {
+        self.redact_cow(text).into_owned()
+    }
+
+    /// Like [`redact`](Self::redact), borrowing `text` when there is
+    /// nothing to hide in it.
+    pub fn redact_cow<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if !self.literals.iter().any(|l| text.contains(l.as_str()))
+            && !self.any_pattern.is_match(text)
+        {
+            return Cow::Borrowed(text);
+        }
         let mut out = text.to_string();
         for literal in &self.literals {
             if out.contains(literal.as_str()) {
@@ -152,15 +175,16 @@ impl Redactor {
                     .into_owned();
             }
         }
-        out
+        Cow::Owned(out)
     }
 
     /// Redacts every string inside a JSON value, in place.
     pub fn redact_json(&self, value: &mut Value) {
         match value {
             Value::String(s) => {
-                let redacted = self.redact(s);
-                if redacted != *s {
+                if let Cow::Owned(redacted) = self.redact_cow(s)
+                    && redacted != *s
+                {
                     *s = redacted;
                 }
             }

@@ -96,6 +96,10 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8
 
 /// The tool's canonical JSON arguments from a REST request.
 fn rest_arguments(def: &ToolDef, req: &HttpRequest, body: &[u8]) -> Result<Value, ApiError> {
+    if def.method == HttpMethod::Get && req.query_string().is_empty() && !def.path.contains('{') {
+        // Nothing to merge (the common `GET /api/v1/info`): the defaults.
+        return (def.decode_query)("");
+    }
     let path_values: Vec<(&str, String)> = def
         .path_params()
         .into_iter()
