@@ -398,6 +398,11 @@ struct Tmux {
 
 impl Tmux {
     fn start(dir: &Path) -> Tmux {
+        Tmux::start_with_home(dir, None)
+    }
+
+    /// A tmux server whose pane's shell gets `HOME=home` when given.
+    fn start_with_home(dir: &Path, home: Option<&Path>) -> Tmux {
         // A fresh socket each time: a server still shutting down keeps its own.
         static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SERIAL.fetch_add(1, Ordering::Relaxed);
@@ -410,6 +415,7 @@ impl Tmux {
             .arg("-f")
             .arg(&conf)
             .args(["new-session", "-d", "-s", "bench", "-x", "120", "-y", "40"])
+            .args(home.map(|h| format!("-eHOME={}", h.display())))
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "tmux new-session");
@@ -518,8 +524,17 @@ fn summary(mut ms: Vec<f64>) -> Value {
     })
 }
 
-async fn termbridge_round_trips(conn: &mut Conn, n: usize) -> Value {
-    let id = open(conn, json!({"kind": "shell"})).await;
+/// The shell is given this long at its prompt before each measured trip,
+/// so a trip measures one command typed into an idle shell, as an agent
+/// types them (not the shell's own prompt hooks of the trip before).
+const PAUSE_BETWEEN_TRIPS: Duration = Duration::from_millis(20);
+
+async fn termbridge_round_trips(conn: &mut Conn, n: usize, home: Option<&Path>) -> Value {
+    let spec = match home {
+        Some(h) => json!({"kind": "shell", "env": {"HOME": h}}),
+        None => json!({"kind": "shell"}),
+    };
+    let id = open(conn, spec).await;
     let req = Req::post(
         &format!("/api/v1/sessions/{id}/commands"),
         TOKEN,
@@ -527,6 +542,7 @@ async fn termbridge_round_trips(conn: &mut Conn, n: usize) -> Value {
     );
     let mut ms = Vec::with_capacity(n);
     for i in 0..n + 5 {
+        tokio::time::sleep(PAUSE_BETWEEN_TRIPS).await;
         let t = Instant::now();
         let r = conn.call(&req).await.json();
         let elapsed = t.elapsed().as_secs_f64() * 1e3;
@@ -545,6 +561,7 @@ fn tmux_round_trips(tmux: &Tmux, n: usize) -> Value {
     let mut polls = 0usize;
     for i in 0..n + 3 {
         let want = format!("tb{i}");
+        std::thread::sleep(PAUSE_BETWEEN_TRIPS);
         let t = Instant::now();
         tmux.send(&format!("echo {want}"));
         loop {
@@ -898,27 +915,39 @@ fn model(file: &Path, chunk: usize) -> Value {
     })
 }
 
-/// (b): `session_run echo x` against tmux send-keys + capture-pane polling.
+/// (b): `session_run echo x` against tmux send-keys + capture-pane polling,
+/// with this machine's shell start-up files and with none (an empty
+/// `HOME`): prompt hooks in `~/.bashrc` (pyenv's runs `stat` at every
+/// prompt here) cost both methods the same time.
 fn round_trip(plan: &Plan, rt: &tokio::runtime::Runtime, dir: &Path) -> Value {
-    eprintln!("terminal: session_run round trips…");
-    let (server, _) = ServerProcess::start("rate_limit_per_second = 0\n");
-    let termbridge = rt.block_on(async {
-        let mut conn = Conn::open(server.addr).await.unwrap();
-        termbridge_round_trips(&mut conn, plan.trips).await
-    });
-    drop(server);
-    let tmux = if plan.tmux {
-        eprintln!("terminal: tmux round trips…");
-        let tm = Tmux::start(dir);
-        tmux_round_trips(&tm, (plan.trips / 2).max(10))
-    } else {
-        Value::Null
-    };
-    let ratio = match (termbridge["median_ms"].as_f64(), tmux["median_ms"].as_f64()) {
-        (Some(a), Some(b)) if a > 0.0 => Some(b / a),
-        _ => None,
-    };
-    json!({"termbridge": termbridge, "tmux": tmux, "tmux_over_termbridge": ratio})
+    let clean_home = dir.join("empty-home");
+    std::fs::create_dir_all(&clean_home).unwrap();
+    let mut out = json!({});
+    for (label, home) in [
+        ("user_rc", None),
+        ("clean_home", Some(clean_home.as_path())),
+    ] {
+        eprintln!("terminal: session_run round trips ({label})…");
+        let (server, _) = ServerProcess::start("rate_limit_per_second = 0\n");
+        let termbridge = rt.block_on(async {
+            let mut conn = Conn::open(server.addr).await.unwrap();
+            termbridge_round_trips(&mut conn, plan.trips, home).await
+        });
+        drop(server);
+        let tmux = if plan.tmux {
+            eprintln!("terminal: tmux round trips ({label})…");
+            let tm = Tmux::start_with_home(dir, home);
+            tmux_round_trips(&tm, (plan.trips / 2).max(10))
+        } else {
+            Value::Null
+        };
+        let ratio = match (termbridge["median_ms"].as_f64(), tmux["median_ms"].as_f64()) {
+            (Some(a), Some(b)) if a > 0.0 => Some(b / a),
+            _ => None,
+        };
+        out[label] = json!({"termbridge": termbridge, "tmux": tmux, "tmux_over_termbridge": ratio});
+    }
+    out
 }
 
 fn print_report(out: &Value) {
@@ -972,9 +1001,16 @@ fn print_report(out: &Value) {
             f(&m["output_log_mb_s"])
         );
     }
-    let rt = &out["round_trip"];
-    if !rt.is_null() {
-        println!("\n(b) round trip of `echo` until its output is seen");
+    let trips = &out["round_trip"];
+    for (label, what) in [
+        ("user_rc", "this machine's ~/.bashrc"),
+        ("clean_home", "no start-up files (empty HOME)"),
+    ] {
+        let rt = &trips[label];
+        if rt.is_null() {
+            continue;
+        }
+        println!("\n(b) round trip of `echo` into an idle shell until its output is seen; {what}");
         println!(
             "  termbridge session_run: median {} ms, p99 {} ms (n={})",
             r(&rt["termbridge"]["median_ms"]),
