@@ -118,6 +118,10 @@ impl CommandRecord {
 pub struct CommandBook {
     records: HashMap<String, CommandRecord>,
     order: VecDeque<String>,
+    /// The commands not finished yet, oldest first: a few at most, so the
+    /// questions asked on every chunk of output (`active`, `next_pending`)
+    /// do not walk every command of the last ten minutes.
+    unfinished: VecDeque<String>,
     by_request: HashMap<String, String>,
 }
 
@@ -156,6 +160,7 @@ impl CommandBook {
             },
         );
         self.order.push_back(id.clone());
+        self.unfinished.push_back(id.clone());
         self.prune();
         id
     }
@@ -172,10 +177,7 @@ impl CommandBook {
 
     /// The command typed and not finished, if any.
     pub fn active(&self) -> Option<&CommandRecord> {
-        self.order
-            .iter()
-            .filter_map(|id| self.records.get(id))
-            .find(|r| r.typed && !r.status.is_final())
+        self.unfinished_records().find(|r| r.typed)
     }
 
     /// Id of the active command.
@@ -185,19 +187,24 @@ impl CommandBook {
 
     /// The oldest accepted command not yet typed.
     pub fn next_pending(&self) -> Option<&CommandRecord> {
-        self.order
-            .iter()
-            .filter_map(|id| self.records.get(id))
-            .find(|r| !r.typed && !r.status.is_final())
+        self.unfinished_records().find(|r| !r.typed)
     }
 
     /// Commands not final (typed or waiting to be typed).
     pub fn unfinished_ids(&self) -> Vec<String> {
-        self.order
+        self.unfinished_records().map(|r| r.id.clone()).collect()
+    }
+
+    /// Whether any command is not final.
+    pub fn has_unfinished(&self) -> bool {
+        self.unfinished_records().next().is_some()
+    }
+
+    fn unfinished_records(&self) -> impl Iterator<Item = &CommandRecord> {
+        self.unfinished
             .iter()
-            .filter(|id| self.records.get(*id).is_some_and(|r| !r.status.is_final()))
-            .cloned()
-            .collect()
+            .filter_map(|id| self.records.get(id))
+            .filter(|r| !r.status.is_final())
     }
 
     /// Finishes a command.
@@ -209,6 +216,9 @@ impl CommandBook {
         end: u64,
         completion: Option<Completion>,
     ) {
+        if status.is_final() {
+            self.unfinished.retain(|x| x != id);
+        }
         if let Some(r) = self.records.get_mut(id) {
             r.status = status;
             r.exit_code = exit_code;
@@ -224,28 +234,38 @@ impl CommandBook {
 
     /// Forgets finished commands beyond the window, keeping the newest few.
     fn prune(&mut self) {
-        let mut finished_seen = 0;
+        // Commands are in acceptance order, so only a prefix is older than
+        // the window; a finished one there goes once at least
+        // `KEEP_FINISHED` finished commands are newer than it.
+        let mut newer_finished = self.records.len() - self.unfinished_records().count();
         let mut forget = Vec::new();
-        for id in self.order.iter().rev() {
+        for id in &self.order {
             let Some(r) = self.records.get(id) else {
                 continue;
             };
+            if r.accepted_at.elapsed() < IDEMPOTENCY_WINDOW {
+                break;
+            }
             if r.status.is_final() {
-                finished_seen += 1;
-                if finished_seen > KEEP_FINISHED && r.accepted_at.elapsed() >= IDEMPOTENCY_WINDOW {
+                newer_finished -= 1;
+                if newer_finished >= KEEP_FINISHED {
                     forget.push(id.clone());
                 }
             }
         }
-        for id in forget {
-            if let Some(r) = self.records.remove(&id)
+        if forget.is_empty() {
+            return;
+        }
+        for id in &forget {
+            if let Some(r) = self.records.remove(id)
                 && let Some(rid) = r.request_id
-                && self.by_request.get(&rid) == Some(&id)
+                && self.by_request.get(&rid) == Some(id)
             {
                 self.by_request.remove(&rid);
             }
-            self.order.retain(|x| *x != id);
         }
+        let forgotten: std::collections::HashSet<&String> = forget.iter().collect();
+        self.order.retain(|x| !forgotten.contains(x));
     }
 }
 
@@ -340,6 +360,56 @@ mod tests {
         );
         assert!(book.active().is_none());
         assert_eq!(book.get(&id).unwrap().exit_code, Some(0));
+    }
+
+    #[test]
+    fn commands_are_typed_and_finished_in_order() {
+        let mut book = CommandBook::default();
+        let ids: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|c| book.accept(c.to_string(), None))
+            .collect();
+        assert_eq!(book.unfinished_ids(), ids);
+        assert_eq!(book.next_pending().unwrap().id, ids[0]);
+        assert!(book.active().is_none());
+        book.get_mut(&ids[0]).unwrap().typed = true;
+        assert_eq!(book.active_id(), Some(ids[0].clone()));
+        assert_eq!(book.next_pending().unwrap().id, ids[1]);
+        book.finish(&ids[0], CommandStatus::Completed, Some(0), 5, None);
+        assert!(book.active().is_none());
+        assert_eq!(book.next_pending().unwrap().id, ids[1]);
+        assert_eq!(book.unfinished_ids(), ids[1..].to_vec());
+        for id in &ids[1..] {
+            book.finish(id, CommandStatus::SessionExited, None, 9, None);
+        }
+        assert!(!book.has_unfinished());
+        assert!(book.next_pending().is_none());
+    }
+
+    #[test]
+    fn old_finished_commands_are_forgotten_beyond_the_newest_64() {
+        let Some(long_ago) =
+            Instant::now().checked_sub(IDEMPOTENCY_WINDOW + Duration::from_secs(1))
+        else {
+            return; // the clock started less than ten minutes ago
+        };
+        let mut book = CommandBook::default();
+        let ids: Vec<String> = (0..70)
+            .map(|n| book.accept(format!("echo {n}"), Some(format!("r{n}"))))
+            .collect();
+        for (n, id) in ids.iter().enumerate() {
+            book.finish(id, CommandStatus::Completed, Some(0), n as u64, None);
+            if n < 10 {
+                book.get_mut(id).unwrap().accepted_at = long_ago;
+            }
+        }
+        let pending = book.accept("echo new".into(), None);
+        // Old and with at least 64 finished commands newer: the first six.
+        for (n, id) in ids.iter().enumerate() {
+            assert_eq!(book.get(id).is_none(), n < 6, "command {n}");
+            assert_eq!(book.by_request(&format!("r{n}")).is_none(), n < 10, "r{n}");
+        }
+        assert_eq!(book.unfinished_ids(), vec![pending]);
     }
 
     #[test]

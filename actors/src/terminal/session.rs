@@ -369,7 +369,7 @@ impl SessionActor {
             }
         }
         self.type_next_if_ready();
-        if !self.book.unfinished_ids().is_empty() {
+        if self.book.has_unfinished() {
             self.ensure_tick(ctx);
         }
     }
@@ -1391,7 +1391,7 @@ impl Handler<IdleFor> for SessionActor {
 
     fn handle(&mut self, _msg: IdleFor, _ctx: &mut Self::Context) -> Self::Result {
         // A command still running (even a silent one) is not idleness.
-        if !self.book.unfinished_ids().is_empty() {
+        if self.book.has_unfinished() {
             return Ok(Duration::ZERO);
         }
         Ok(self.last_output.elapsed())
