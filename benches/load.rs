@@ -17,7 +17,8 @@
 //! Scenarios: (1) the baselines; (2) REST `GET /api/v1/info`; (3) MCP
 //! `tools/call server_info` as a stateless POST and within a session; (4) REST
 //! `dns_lookup` against an in-process DNS server; (5) `session_run echo x` in
-//! one session (sequential) and in 8 sessions at once; plus start-up: time
+//! one session (sequential, back to back) and in 8 sessions at once (shells
+//! with an empty `HOME`, so no `~/.bashrc` prompt hooks); plus start-up: time
 //! from launching the binary to accepting connections and to the first answer.
 //! Results and the goals they are checked against: BENCHMARKS.md.
 
@@ -157,13 +158,15 @@ impl Bench {
     }
 }
 
-/// Opens a shell session; returns its id.
-async fn open_shell(conn: &mut Conn) -> String {
+/// Opens a shell session with `HOME=home` (no start-up files: the
+/// machine's `~/.bashrc` prompt hooks would be measured, not termbridge);
+/// returns its id.
+async fn open_shell(conn: &mut Conn, home: &std::path::Path) -> String {
     let answer = conn
         .call(&Req::post(
             "/api/v1/sessions",
             TOKEN,
-            &json!({"kind": "shell", "name": "bench"}),
+            &json!({"kind": "shell", "name": "bench", "env": {"HOME": home}}),
         ))
         .await;
     let info = answer.json();
@@ -365,11 +368,12 @@ fn main() {
     // (5) session_run echo x: one session, then 8 at once.
     bench.run(POST1, baseline.addr, &base_post, 1, None);
     bench.run(POST8, baseline.addr, &base_post, 8, None);
+    let home = tempfile::tempdir().expect("temp dir");
     let ids: Vec<String> = bench.rt.block_on(async {
         let mut conn = Conn::open(server.addr).await.unwrap();
         let mut ids = Vec::new();
         for _ in 0..8 {
-            ids.push(open_shell(&mut conn).await);
+            ids.push(open_shell(&mut conn, home.path()).await);
         }
         // The first command of a session also proves the output is exact.
         for id in &ids {

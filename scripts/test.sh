@@ -10,6 +10,10 @@
 # python, which the Rust tests use to run tests/py/*.py), then runs
 # `cargo test --workspace --all-targets "$@"`. `--all-targets` does not include
 # doctests, so without extra arguments `cargo test --workspace --doc` runs too.
+# It does include the benchmarks: run without `--bench`, benches/load.rs and
+# benches/terminal.rs make one short smoke run (their `--quick` mode with
+# smaller inputs, debug build, no thresholds; about a minute together), so
+# CI checks they work without compiling them again in release (BENCHMARKS.md).
 # Build output goes to $CARGO_TARGET_DIR when set (cargo reads it), else target/.
 set -euo pipefail
 
