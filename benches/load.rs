@@ -309,6 +309,25 @@ fn main() {
         Some(GET64),
     );
 
+    // Diagnostics: the door and routing alone (`/health`, public, tiny
+    // answer) and MCP without a tool (`ping`), to tell transport cost from
+    // tool cost.
+    bench.run(
+        "diag: REST GET /health (no token, tiny)",
+        server.addr,
+        &[Req::get("/health", TOKEN)],
+        conns,
+        Some(GET64),
+    );
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    bench.run(
+        "diag: MCP ping (stateless)",
+        server.addr,
+        &[mcp_req("/mcp", TOKEN, &ping).with_header("mcp-protocol-version", "2025-11-25")],
+        conns,
+        Some(POST64),
+    );
+
     // (3) MCP tools/call: stateless, and within a session per connection.
     let stateless =
         [mcp_req("/mcp", TOKEN, &tools_call()).with_header("mcp-protocol-version", "2025-11-25")];
