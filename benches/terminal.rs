@@ -666,6 +666,8 @@ async fn idle_sessions(rt_conns: usize, n: usize) -> Value {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss1 = common::rss_kib(server.pid);
     let fds1 = common::fd_count(server.pid);
+    // A fresh connection: the first one idled past the keep-alive timeout.
+    let mut conn = Conn::open(addr).await.unwrap();
     let list = conn.call(&Req::get("/api/v1/sessions", TOKEN)).await.json();
     // Each child by pid and start time, so only our own are ever signalled.
     let children: Vec<(i32, String)> = list["sessions"]
