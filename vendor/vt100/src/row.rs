@@ -413,6 +413,7 @@ impl Row {
     pub fn write_contents_plain(&self, contents: &mut Vec<u8>) {
         let mut prev_was_wide = false;
         let mut num_empty = 0;
+        contents.reserve(self.cells.len());
 
         for cell in self.cells() {
             if core::mem::take(&mut prev_was_wide) {
@@ -424,16 +425,15 @@ impl Row {
                 num_empty += 1;
                 continue;
             }
-            let text = cell.contents_bytes();
 
             for _ in 0..core::mem::take(&mut num_empty) {
                 contents.push(b' ');
             }
 
-            if text.is_empty() {
-                contents.push(b' ');
-            } else {
-                contents.extend_from_slice(text);
+            match cell.contents_bytes() {
+                [] => contents.push(b' '),
+                [byte] => contents.push(*byte),
+                text => contents.extend_from_slice(text),
             }
         }
     }
