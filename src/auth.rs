@@ -118,7 +118,12 @@ impl Door {
         if path.starts_with("/.well-known/") {
             return Verdict::Refuse(Refusal::WellKnown);
         }
-        if PUBLIC_PATHS.contains(&path) {
+        if PUBLIC_PATHS.contains(&path) || is_viewer_page(path) {
+            return Verdict::Pass(None);
+        }
+        // Browsers cannot put headers on a WebSocket upgrade: the stream
+        // handler takes the token from the first message instead.
+        if authorization.is_none() && is_session_stream(path) {
             return Verdict::Pass(None);
         }
         let Some(sent) = authorization.and_then(bearer_token) else {
@@ -168,6 +173,19 @@ impl Door {
             ),
         }
     }
+}
+
+/// The web viewer's static files (`/ui`, `/ui/…`): public, the page asks
+/// for the token itself.
+fn is_viewer_page(path: &str) -> bool {
+    path == "/ui" || path.starts_with("/ui/")
+}
+
+/// `/api/v1/sessions/{id}/stream`, the viewer's WebSocket.
+pub fn is_session_stream(path: &str) -> bool {
+    path.strip_prefix("/api/v1/sessions/")
+        .and_then(|rest| rest.strip_suffix("/stream"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// The name part of a `Host` header (`[::1]:1985` -> `[::1]`, `a:80` -> `a`).
@@ -335,5 +353,42 @@ mod tests {
             ),
             Verdict::Refuse(Refusal::WellKnown)
         );
+    }
+
+    #[test]
+    fn viewer_page_and_stream_paths() {
+        let d = door();
+        for public in ["/ui", "/ui/", "/ui/app.js", "/ui/vendor/xterm/xterm.js"] {
+            assert_eq!(d.judge(public, None, None, None, None), Verdict::Pass(None));
+        }
+        assert!(matches!(
+            d.judge("/uix", None, None, None, None),
+            Verdict::Refuse(Refusal::Unauthorized { .. })
+        ));
+        // The stream authenticates in its handler when no header is sent…
+        assert_eq!(
+            d.judge("/api/v1/sessions/abc/stream", None, None, None, None),
+            Verdict::Pass(None)
+        );
+        // …but a header sent is checked here, and other paths need one.
+        assert!(matches!(
+            d.judge("/api/v1/sessions/abc/stream", None, None, Some("Bearer nope"), None),
+            Verdict::Refuse(Refusal::Unauthorized { token_sent: true })
+        ));
+        for not_stream in [
+            "/api/v1/sessions/a/b/stream",
+            "/api/v1/sessions//stream",
+            "/api/v1/sessions/abc/streams",
+        ] {
+            assert!(matches!(
+                d.judge(not_stream, None, None, None, None),
+                Verdict::Refuse(Refusal::Unauthorized { .. })
+            ));
+        }
+        // Origin is checked before any of it.
+        assert!(matches!(
+            d.judge("/ui/", None, Some("http://evil.example"), None, None),
+            Verdict::Refuse(Refusal::Origin(_))
+        ));
     }
 }
