@@ -131,6 +131,18 @@ impl Door {
                 token_sent: authorization.is_some(),
             });
         };
+        let principal = match self.authenticate(sent) {
+            Ok(principal) => principal,
+            Err(refusal) => return Verdict::Refuse(refusal),
+        };
+        if content_length.is_some_and(|n| n > self.max_body_bytes as u64) {
+            return Verdict::Refuse(Refusal::TooLarge);
+        }
+        Verdict::Pass(Some(principal))
+    }
+
+    /// The grant of bearer token `sent`, counted against its rate limit.
+    pub fn authenticate(&self, sent: &str) -> Result<Principal, Refusal> {
         // Compare against every token in constant time, without stopping at
         // the first match, so timing says nothing about which one matched.
         let mut matched = None;
@@ -140,18 +152,15 @@ impl Door {
             }
         }
         let Some(principal) = matched else {
-            return Verdict::Refuse(Refusal::Unauthorized { token_sent: true });
+            return Err(Refusal::Unauthorized { token_sent: true });
         };
         if let Err(retry_after) = self
             .limiter
             .take(&principal.name, self.rate_limit_per_second)
         {
-            return Verdict::Refuse(Refusal::RateLimited { retry_after });
+            return Err(Refusal::RateLimited { retry_after });
         }
-        if content_length.is_some_and(|n| n > self.max_body_bytes as u64) {
-            return Verdict::Refuse(Refusal::TooLarge);
-        }
-        Verdict::Pass(Some(principal))
+        Ok(principal)
     }
 
     /// The error to answer for a refusal.
@@ -372,7 +381,13 @@ mod tests {
         );
         // …but a header sent is checked here, and other paths need one.
         assert!(matches!(
-            d.judge("/api/v1/sessions/abc/stream", None, None, Some("Bearer nope"), None),
+            d.judge(
+                "/api/v1/sessions/abc/stream",
+                None,
+                None,
+                Some("Bearer nope"),
+                None
+            ),
             Verdict::Refuse(Refusal::Unauthorized { token_sent: true })
         ));
         for not_stream in [

@@ -15,6 +15,7 @@ pub mod errors;
 pub mod mcp;
 pub mod mcpb;
 pub mod rest;
+pub mod stream;
 pub mod tools;
 
 use std::net::TcpListener;
@@ -96,10 +97,12 @@ pub fn run_with_subsystems(
         let door = door.clone();
         App::new()
             .app_data(state.clone())
+            .app_data(web::Data::from(door.clone()))
             .wrap(from_fn(move |req, next| {
                 auth::guard(door.clone(), req, next)
             }))
             .configure(rest::routes)
+            .configure(stream::routes)
             .configure(mcp::http::routes)
             .default_service(web::to(rest::not_found))
     })

@@ -88,21 +88,35 @@ async fn check(
         return Ok(());
     }
     if let Some(id) = args.get("session_id").and_then(Value::as_str) {
-        let info = state
-            .subsystems
-            .ask_session(
-                DescribeSession {
-                    session_id: id.to_string(),
-                },
-                termbridge_actors::supervisor::DEFAULT_ASK_TIMEOUT,
-            )
-            .await?;
-        if !principal.allows_session(&info.name) {
-            return Err(ApiError::Forbidden(format!(
-                "token {:?} may not use session {:?}",
-                principal.name, info.name
-            )));
-        }
+        may_use_session(state, principal, id).await?;
+    }
+    Ok(())
+}
+
+/// Whether `principal` may use session `id` (it exists and its name is
+/// one the token is limited to, if it is limited).
+pub async fn may_use_session(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<(), ApiError> {
+    if principal.sessions.is_none() {
+        return Ok(());
+    }
+    let info = state
+        .subsystems
+        .ask_session(
+            DescribeSession {
+                session_id: id.to_string(),
+            },
+            termbridge_actors::supervisor::DEFAULT_ASK_TIMEOUT,
+        )
+        .await?;
+    if !principal.allows_session(&info.name) {
+        return Err(ApiError::Forbidden(format!(
+            "token {:?} may not use session {:?}",
+            principal.name, info.name
+        )));
     }
     Ok(())
 }

@@ -96,6 +96,8 @@ pub struct CommandRecord {
     pub cwd: Option<String>,
     /// When it was accepted.
     pub accepted_at: Instant,
+    /// The same, as seconds since the Unix epoch (for people).
+    pub accepted_unix: u64,
     /// When it started running (typed).
     pub started_at: Option<Instant>,
     /// When it finished.
@@ -103,6 +105,21 @@ pub struct CommandRecord {
 }
 
 impl CommandRecord {
+    /// What a list or a watcher shows of the command.
+    pub fn summary(&self) -> CommandSummary {
+        CommandSummary {
+            id: self.id.clone(),
+            command: self.text.clone(),
+            status: self.status,
+            exit_code: self.exit_code,
+            accepted_at: super::types::rfc3339(self.accepted_unix),
+            duration_ms: self.duration_ms(),
+            prompt_hint: (self.status == CommandStatus::AwaitingInput)
+                .then_some(self.prompt_hint)
+                .flatten(),
+        }
+    }
+
     /// Milliseconds from typing to finish (or to now while running).
     pub fn duration_ms(&self) -> u64 {
         let Some(start) = self.started_at else {
@@ -111,6 +128,25 @@ impl CommandRecord {
         let end = self.finished_at.unwrap_or_else(Instant::now);
         end.saturating_duration_since(start).as_millis() as u64
     }
+}
+
+/// A command in brief: how lists and the live viewer show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CommandSummary {
+    /// Command id (`session_command` gives its output).
+    pub id: String,
+    /// The text typed.
+    pub command: String,
+    /// Where it stands.
+    pub status: CommandStatus,
+    /// Exit code, when known.
+    pub exit_code: Option<i32>,
+    /// RFC 3339 time it was accepted.
+    pub accepted_at: String,
+    /// Milliseconds from typing to finish (so far, while running).
+    pub duration_ms: u64,
+    /// What the program waits for, while `awaiting_input`.
+    pub prompt_hint: Option<PromptHint>,
 }
 
 /// All commands of a session.
@@ -155,6 +191,10 @@ impl CommandBook {
                 prompt_hint: None,
                 cwd: None,
                 accepted_at: Instant::now(),
+                accepted_unix: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
                 started_at: None,
                 finished_at: None,
             },
@@ -168,6 +208,20 @@ impl CommandBook {
     /// A command by id.
     pub fn get(&self, id: &str) -> Option<&CommandRecord> {
         self.records.get(id)
+    }
+
+    /// The newest `n` commands, oldest first.
+    pub fn recent(&self, n: usize) -> impl Iterator<Item = &CommandRecord> {
+        let skip = self.order.len().saturating_sub(n);
+        self.order
+            .iter()
+            .skip(skip)
+            .filter_map(|id| self.records.get(id))
+    }
+
+    /// The newest command.
+    pub fn last(&self) -> Option<&CommandRecord> {
+        self.order.back().and_then(|id| self.records.get(id))
     }
 
     /// A command by id, to change it.

@@ -19,6 +19,7 @@ pub mod session;
 pub mod spec;
 pub mod types;
 pub mod waiting;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-pub use commands::{CommandStatus, Completion, PromptHint};
+pub use commands::{CommandStatus, CommandSummary, Completion, PromptHint};
 pub use output::OutputChunk;
 pub use recording::RecordingInfo;
 pub use screen::{Cursor, ScreenSnapshot};
@@ -330,6 +331,31 @@ impl SessionRequest for DescribeSession {
 
     fn into_session(self) -> ActorResult<(String, session::Describe)> {
         Ok((self.session_id, session::Describe))
+    }
+}
+
+/// Watch a session live: its screen now, then its output and changes.
+#[derive(Debug, Message)]
+#[rtype(result = "ActorResult<watch::Watching>")]
+pub struct WatchSession {
+    /// Session id.
+    pub session_id: String,
+}
+
+impl Handler<WatchSession> for TerminalActor {
+    type Result = ResponseFuture<ActorResult<watch::Watching>>;
+
+    fn handle(&mut self, msg: WatchSession, _ctx: &mut Self::Context) -> Self::Result {
+        forward_request(self, msg)
+    }
+}
+
+impl SessionRequest for WatchSession {
+    type Reply = watch::Watching;
+    type Inner = session::Watch;
+
+    fn into_session(self) -> ActorResult<(String, session::Watch)> {
+        Ok((self.session_id, session::Watch))
     }
 }
 

@@ -18,7 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use super::commands::{
-    CommandBook, CommandStatus, Completion, PromptHint, bound_output, strip_echo_and_prompt,
+    CommandBook, CommandStatus, CommandSummary, Completion, PromptHint, bound_output,
+    strip_echo_and_prompt,
 };
 use super::integration::{IntegrationFiles, ShellFlavor, flavor};
 use super::keys::{bracketed_paste, parse_key};
@@ -30,6 +31,7 @@ use super::types::{
     CommandResult, IntegrationMode, OutputRange, SessionInfo, SessionKind, SessionStatus, rfc3339,
 };
 use super::waiting::{foreground, hint_from_text, looks_like_prompt, session_members};
+use super::watch::{CatchUp, MAX_WATCHERS, RECENT_COMMANDS, ScreenPaint, Watchers, Watching};
 use crate::error::{ActorError, ActorResult};
 use crate::supervisor::shielded;
 
@@ -47,6 +49,8 @@ const INTEGRATION_GRACE: Duration = Duration::from_secs(5);
 const NO_PROMPT_GRACE: Duration = Duration::from_secs(3);
 /// After the child exits, how long to wait for the PTY to drain.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_millis(300);
+/// How often a watcher that fell behind is looked at (see `watch`).
+const WATCH_RETRY: Duration = Duration::from_millis(100);
 /// Largest `text` for one `session_send_keys`.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 /// Largest command for `session_run`.
@@ -103,6 +107,10 @@ pub struct SessionActor {
     /// itself exists once the session launched.
     recording: Option<(PathBuf, u64)>,
     recorder: Option<Recorder>,
+    /// Live viewers of the session (see `watch`).
+    watchers: Watchers,
+    /// The pending look at watchers that are behind.
+    watch_retry: Option<SpawnHandle>,
 }
 
 /// How far a freshly started program got.
@@ -155,6 +163,8 @@ impl SessionActor {
             last_check: Instant::now(),
             recording: None,
             recorder: None,
+            watchers: Watchers::default(),
+            watch_retry: None,
             definition,
         }
     }
@@ -300,6 +310,56 @@ impl SessionActor {
         if let Some(tx) = self.status_tx.get(id) {
             tx.send_replace(status);
         }
+        self.publish_command(id);
+    }
+
+    /// Tells the watchers about command `id`'s state.
+    fn publish_command(&mut self, id: &str) {
+        if !self.watchers.is_empty()
+            && let Some(record) = self.book.get(id)
+        {
+            self.watchers.command(record.summary());
+        }
+    }
+
+    /// Tells the watchers the session's state, when it changed.
+    fn publish_session(&mut self) {
+        if !self.watchers.is_empty() {
+            let info = self.info();
+            self.watchers.session(&info);
+        }
+    }
+
+    /// Everything a watcher that fell behind needs.
+    fn catch_up(&self) -> CatchUp {
+        CatchUp {
+            paint: ScreenPaint::of(self.screen.vt100()),
+            session: self.info(),
+            commands: self.recent_commands(),
+        }
+    }
+
+    /// While a watcher is behind, looks again every `WATCH_RETRY` whether
+    /// it has room for its catch-up: once the program is quiet no output
+    /// would trigger it.
+    fn retry_watchers_later(&mut self, ctx: &mut Context<Self>) {
+        if self.watch_retry.is_some() || !self.watchers.any_behind() {
+            return;
+        }
+        self.watch_retry = Some(ctx.run_later(WATCH_RETRY, |act, ctx| {
+            act.watch_retry = None;
+            let mut watchers = std::mem::take(&mut act.watchers);
+            watchers.retry_behind(|| act.catch_up());
+            act.watchers = watchers;
+            act.retry_watchers_later(ctx);
+        }));
+    }
+
+    fn recent_commands(&self) -> Vec<CommandSummary> {
+        self.book
+            .recent(RECENT_COMMANDS)
+            .map(|r| r.summary())
+            .collect()
     }
 
     fn finish(
@@ -321,6 +381,7 @@ impl SessionActor {
         if let Some(tx) = self.status_tx.remove(id) {
             tx.send_replace(status);
         }
+        self.publish_command(id);
     }
 
     fn integration_active(&self) -> bool {
@@ -349,6 +410,12 @@ impl SessionActor {
         if !replies.is_empty() {
             self.write(replies);
         }
+        if !self.watchers.is_empty() {
+            let mut watchers = std::mem::take(&mut self.watchers);
+            watchers.output(bytes, || self.catch_up());
+            self.watchers = watchers;
+            self.retry_watchers_later(ctx);
+        }
         let _ = self.screen.take_events();
         let events = self.log.feed(bytes);
         for event in events {
@@ -372,6 +439,7 @@ impl SessionActor {
         if self.book.has_unfinished() {
             self.ensure_tick(ctx);
         }
+        self.publish_session();
     }
 
     fn on_marker(&mut self, kind: Osc133Kind, offset: u64) {
@@ -553,6 +621,7 @@ impl SessionActor {
             }
         }
         self.type_next_if_ready();
+        self.publish_session();
     }
 
     fn check_awaiting(
@@ -681,6 +750,7 @@ impl SessionActor {
         }
         self.startup.send_replace(Startup::Exited);
         self.exit_tx.send_replace(code.or(Some(-1)));
+        self.publish_session();
     }
 
     fn info(&self) -> SessionInfo {
@@ -711,6 +781,7 @@ impl SessionActor {
                 Startup::AwaitingInput(hint) if !self.ready => Some(hint),
                 _ => None,
             },
+            last_command: self.book.last().map(|r| r.summary()),
             recording: self.recorder.as_ref().map(Recorder::info),
         }
     }
@@ -946,6 +1017,7 @@ impl actix::Supervised for SessionActor {
         log::warn!("session {} actor restarted after a fault", self.id);
         self.restarted = true;
         self.tick = None;
+        self.watch_retry = None;
     }
 }
 
@@ -1146,8 +1218,10 @@ impl Handler<Run> for SessionActor {
         let id = self.book.accept(msg.command, msg.request_id);
         self.status_tx
             .insert(id.clone(), watch::channel(CommandStatus::Running).0);
+        self.publish_command(&id);
         self.type_next_if_ready();
         self.ensure_tick(ctx);
+        self.publish_session();
         self.wait_for(id, msg.wait, msg.max_output_bytes, msg.interrupt_on_timeout)
     }
 }
@@ -1253,6 +1327,7 @@ impl Handler<SetSize> for SessionActor {
         if let Some(proc) = &self.proc {
             let _ = proc.input.send(WriterOp::Resize(msg.rows, msg.cols));
         }
+        self.publish_session();
         Ok(self.info())
     }
 }
@@ -1310,7 +1385,14 @@ impl Handler<Respawn> for SessionActor {
                 recorder.reset();
             }
             match act.spawn_process(ctx) {
-                Ok(()) => act.info_once_started(wait),
+                Ok(()) => {
+                    // Watchers start over with the new program's screen.
+                    if !act.watchers.is_empty() {
+                        let catch_up = act.catch_up();
+                        act.watchers.restart(catch_up);
+                    }
+                    act.info_once_started(wait)
+                }
                 Err(e) => Box::pin(fut::ready(Err(e))),
             }
         }))
@@ -1378,6 +1460,31 @@ impl Handler<FlushRecording> for SessionActor {
             r.flush();
             r.path().to_path_buf()
         }))
+    }
+}
+
+/// Watch the session live (see `watch`).
+#[derive(Message)]
+#[rtype(result = "ActorResult<Watching>")]
+pub struct Watch;
+
+impl Handler<Watch> for SessionActor {
+    type Result = ActorResult<Watching>;
+
+    fn handle(&mut self, _msg: Watch, _ctx: &mut Self::Context) -> Self::Result {
+        let session = self.info();
+        let events = self.watchers.add(&session).ok_or_else(|| {
+            ActorError::Conflict(format!(
+                "session {} already has {MAX_WATCHERS} viewers",
+                self.id
+            ))
+        })?;
+        Ok(Watching {
+            paint: ScreenPaint::of(self.screen.vt100()),
+            commands: self.recent_commands(),
+            session,
+            events,
+        })
     }
 }
 

@@ -161,6 +161,8 @@ pub struct SessionInfo {
     /// Set while the program waits for input before reaching a prompt
     /// (ssh host-key question, password): `password`, `yes_no`, `pager`, `other`.
     pub prompt_hint: Option<PromptHint>,
+    /// The newest command given to the session (`session_run`), if any.
+    pub last_command: Option<super::commands::CommandSummary>,
     /// The session's recording (asciinema v2), when it is recorded.
     pub recording: Option<super::recording::RecordingInfo>,
 }
