@@ -17,6 +17,7 @@ pub mod mcpb;
 pub mod rest;
 pub mod stream;
 pub mod tools;
+pub mod ui;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -104,6 +105,7 @@ pub fn run_with_subsystems(
             .configure(rest::routes)
             .configure(stream::routes)
             .configure(mcp::http::routes)
+            .configure(ui::routes)
             .default_service(web::to(rest::not_found))
     })
     .listen(listener)?
