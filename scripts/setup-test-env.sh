@@ -5,12 +5,13 @@
 #      loopback for the SSH tests; never started as a system service),
 #      openssh-client (ssh, ssh-keygen), zsh (shell integration tests),
 #      procps (kill, used to stop the test sshd's sessions), iproute2, tmux,
-#      vim, less. Only when one is
+#      vim, less, chromium and fonts-dejavu-core (the web viewer's headless
+#      browser test, tests/viewer_browser.rs). Only when one is
 #      missing, and only as root (otherwise a loud warning and the tests that
 #      need the package will fail or skip).
 #   2. a Python venv at ${TERMBRIDGE_CACHE:-$HOME/.cache/termbridge}/venv with
 #      the pinned packages of scripts/test-requirements.txt (official MCP SDK
-#      1.x, openapi-spec-validator, jsonschema, httpx). A stamp file records
+#      1.x, openapi-spec-validator, jsonschema, httpx, websockets). A stamp file records
 #      what was installed, so a second run does nothing.
 #   3. prints `export TERMBRIDGE_TEST_PYTHON=<venv python>` on stdout (the only
 #      stdout output; progress goes to stderr) and writes the same line to
@@ -31,7 +32,7 @@ CACHE="${TERMBRIDGE_CACHE:-$HOME/.cache/termbridge}"
 VENV="$CACHE/venv"
 STAMP="$VENV/.termbridge-setup-stamp"
 ENV_FILE="$CACHE/test-env.sh"
-APT_PACKAGES=(openssh-server openssh-client zsh procps iproute2 tmux vim less)
+APT_PACKAGES=(openssh-server openssh-client zsh procps iproute2 tmux vim less chromium fonts-dejavu-core)
 
 log() { printf 'setup-test-env: %s\n' "$*" >&2; }
 warn() {
@@ -197,6 +198,7 @@ from openapi_spec_validator import validate  # noqa: F401
 import mcp, mcp.types  # noqa: F401
 from mcp import ClientSession  # noqa: F401
 from mcp.client.streamable_http import streamablehttp_client  # noqa: F401
+from websockets.sync.client import connect  # noqa: F401
 print(f"setup-test-env: verified {len(direct)} pinned packages; mcp {version('mcp')}, "
       f"MCP protocol {mcp.types.LATEST_PROTOCOL_VERSION}")
 PY
