@@ -110,12 +110,19 @@ impl ApiError {
         }
     }
 
+    /// The message clients get: the error's text, cut to
+    /// [`MAX_MESSAGE_BYTES`] (a message may quote the offending input, and
+    /// a 1 MiB input must not come back as a 1 MiB error).
+    pub fn message(&self) -> String {
+        cap_message(self.to_string())
+    }
+
     /// The REST body.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
                 code: self.code().to_string(),
-                message: self.to_string(),
+                message: self.message(),
             },
         }
     }
@@ -124,10 +131,29 @@ impl ApiError {
     /// same code, with `isError: true` (never a JSON-RPC error).
     pub fn to_tool_result(&self) -> Value {
         json!({
-            "content": [{"type": "text", "text": format!("{} ({}): {}", self.code(), self.status().as_u16(), self)}],
+            "content": [{"type": "text", "text": format!("{} ({}): {}", self.code(), self.status().as_u16(), self.message())}],
             "isError": true,
         })
     }
+}
+
+/// Longest error message sent to a client.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] at a character boundary, saying
+/// how much was left out.
+fn cap_message(mut message: String) -> String {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    let total = message.len();
+    let mut cut = MAX_MESSAGE_BYTES - 40;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    message.truncate(cut);
+    message.push_str(&format!("… ({} more bytes)", total - cut));
+    message
 }
 
 impl ResponseError for ApiError {
@@ -155,6 +181,24 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        let short = ApiError::InvalidParams("name is empty".into());
+        assert_eq!(short.message(), "name is empty");
+        let huge =
+            ApiError::InvalidParams(format!("ssh.host {:?} is not valid", "é".repeat(500_000)));
+        let message = huge.message();
+        assert!(message.len() <= MAX_MESSAGE_BYTES, "{}", message.len());
+        assert!(message.starts_with("ssh.host \"éé"));
+        assert!(message.ends_with(" more bytes)"), "{message}");
+        assert_eq!(huge.body().error.message, message);
+        let text = huge.to_tool_result()["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(text.len() <= MAX_MESSAGE_BYTES + 32);
+    }
 
     #[test]
     fn actor_errors_map_to_documented_statuses() {

@@ -350,7 +350,7 @@ impl Viewer {
         .await;
         match outcome {
             Ok(_) => Ok(()),
-            Err(e) => self.send_error(e.code(), &e.to_string()).await,
+            Err(e) => self.send_error(e.code(), &e.message()).await,
         }
     }
 }

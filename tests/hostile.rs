@@ -766,8 +766,11 @@ async fn huge_strings_get_precise_errors_and_bodies_over_a_mib_get_413() {
             &format!("huge {expected} over MCP"),
         );
         assert!(text.contains(expected), "{text}");
+        assert!(text.len() <= 1100, "{} bytes over MCP", text.len());
     }
     println!("longest error message for a huge input: {longest_message} bytes");
+    // Messages quote the input, but never more than 1 KiB of it.
+    assert!(longest_message <= 1024, "{longest_message}");
     // Exactly the limit is read (and refused for its content, not its size).
     let body = body_of_size(BODY_LIMIT, |x| json!({"name": x}));
     let answer = post_bytes(&server, "/api/v1/dns/lookup", body).await;
