@@ -487,3 +487,30 @@ async fn the_stream_ends_when_the_session_closes() {
     assert!(closed["reason"].as_str().unwrap().contains("closed"));
     assert_eq!(close_code(&mut ws).await, Some(CloseCode::Normal));
 }
+
+#[tokio::test]
+async fn a_restarted_session_is_painted_afresh_and_followed_on() {
+    let server = server();
+    let id = server.shell().await;
+    server.run(&id, "echo old-$((1+1))").await;
+    let mut ws = connect_as(&server, &id, TOKEN).await;
+    next_json(&mut ws).await;
+    let first = next_json(&mut ws).await;
+    assert!(first["data"].as_str().unwrap().contains("old-2"));
+
+    let (status, body) = server
+        .post(&format!("/api/v1/sessions/{id}/restart"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The new program's screen replaces the old one (not a resync: nothing
+    // was dropped), with the session marked restarted.
+    let (painted, _) = until_json(&mut ws, "a fresh painting", |v| v["type"] == "snapshot").await;
+    assert_eq!(painted["resync"], false);
+    assert!(!painted["data"].as_str().unwrap().contains("old-2"));
+    until_json(&mut ws, "the session restarted", |v| {
+        v["type"] == "session" && v["session"]["restarted"] == true
+    })
+    .await;
+    server.run(&id, "echo new-$((2+2))").await;
+    until_output(&mut ws, "new-4").await;
+}
