@@ -99,6 +99,10 @@ struct ServeArgs {
     /// (default: ~/.local/share/termbridge).
     #[arg(long, env = "TERMBRIDGE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Open the web viewer in a browser (with `xdg-open`, `open` on macOS)
+    /// once the server listens.
+    #[arg(long)]
+    open: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -180,14 +184,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     // The person starting the server needs the token to connect; it goes to
     // stdout only, never into the log. Write errors are ignored: a closed
     // stdout (`termbridge serve | head -1`) must not stop the server.
+    // The viewer link carries the token in the fragment, which browsers
+    // never send to the server; the page moves it to sessionStorage.
+    let viewer = viewer_link(local, &config.token);
     let banner = format!(
-        "termbridge listening on {url}\nMCP endpoint:  {url}/mcp\nBearer token:  {}\nToken file:    {}\n",
+        "termbridge listening on {url}\nMCP endpoint:  {url}/mcp\nWeb viewer:    {viewer}\nBearer token:  {}\nToken file:    {}\n",
         config.token, config.token_source
     );
     {
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(banner.as_bytes());
         let _ = stdout.flush();
+    }
+    if args.open {
+        open_in_browser(&viewer);
     }
     actix_web::rt::System::new().block_on(async move {
         let (server, subsystems) =
@@ -213,6 +223,50 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             Err(e) => Err(e.to_string()),
         }
     })
+}
+
+/// `http://ADDR/ui/#token=TOKEN`: the web viewer, logged in. A server
+/// listening on every address (`0.0.0.0`, `[::]`) is linked on loopback.
+fn viewer_link(local: std::net::SocketAddr, token: &str) -> String {
+    let mut addr = local;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let mut encoded = String::with_capacity(token.len());
+    for byte in token.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("http://{addr}/ui/#token={encoded}")
+}
+
+/// Starts the desktop's browser on `link`; a missing opener is a warning,
+/// never an error (a server on a headless machine still serves).
+fn open_in_browser(link: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(link)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        // Reap it when it ends (xdg-open returns once the browser started).
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => log::warn!("--open: cannot run {opener} ({e}); open the web viewer link above"),
+    }
 }
 
 /// Waits for SIGINT or SIGTERM; says which.

@@ -1,6 +1,8 @@
 //! The web viewer's static files (src/ui.rs) against a real server: served
 //! without a token, with the security headers, the vendored xterm.js with a
-//! JavaScript content type, unknown files 404.
+//! JavaScript content type, unknown files 404. And `termbridge serve`
+//! printing the viewer link, and `--open` starting `xdg-open` with it (or
+//! only warning when there is none).
 
 mod common;
 
@@ -153,4 +155,111 @@ async fn viewer_files_are_read_only() {
     assert_eq!(response.status(), 405);
     let response = client().head(server.at("/ui/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// `termbridge serve` with a fresh config dir and `PATH` set to `path`;
+/// returns the child and the lines it printed up to the token file line.
+fn serve(config_dir: &std::path::Path, path: &std::path::Path, extra: &[&str]) -> Served {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_termbridge"))
+        .arg("serve")
+        .args(["--bind", "127.0.0.1:0"])
+        .args(extra)
+        .env("TERMBRIDGE_CONFIG_DIR", config_dir)
+        .env("PATH", path)
+        .env_remove("TERMBRIDGE_TOKEN")
+        .env_remove("TERMBRIDGE_BIND")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start termbridge serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    loop {
+        let line = lines.next().expect("serve printed its banner").unwrap();
+        let last = line.starts_with("Token file:");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
+    Served { child, banner }
+}
+
+struct Served {
+    child: std::process::Child,
+    banner: Vec<String>,
+}
+
+impl Served {
+    fn value(&self, label: &str) -> String {
+        self.banner
+            .iter()
+            .find_map(|line| line.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in {:?}", self.banner))
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[actix_web::test]
+async fn serve_prints_the_viewer_link_and_open_never_fails() {
+    let config = tempfile::tempdir().unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    // No xdg-open on PATH: --open only warns, the server serves.
+    let served = serve(config.path(), empty_path.path(), &["--open"]);
+    let url = served.value("termbridge listening on");
+    let token = served.value("Bearer token:");
+    let link = served.value("Web viewer:");
+    assert_eq!(link, format!("{url}/ui/#token={token}"));
+    // The fragment never reaches the server; the page itself is public.
+    let page = link.split('#').next().unwrap();
+    let response = client().get(page).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("termbridge viewer"));
+}
+
+#[test]
+fn serve_open_starts_xdg_open_with_the_link() {
+    let config = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    // A stand-in xdg-open that writes its argument into a FIFO the test
+    // reads: the test waits for that event, not for time to pass.
+    let fifo = bin.path().join("opened");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", fifo.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader_fifo = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(std::fs::read_to_string(reader_fifo));
+    });
+    let served = serve(config.path(), bin.path(), &["--open"]);
+    let opened = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(read) => read.expect("read the FIFO"),
+        Err(_) => {
+            // Unblock the reader thread before failing.
+            let _ = std::fs::write(&fifo, "");
+            panic!("xdg-open was not started within 30 s");
+        }
+    };
+    assert_eq!(opened, served.value("Web viewer:"));
 }
