@@ -209,12 +209,11 @@
     if (s.running_command) {
       parts.push(el('div', { class: 'cmd running', text: '$ ' + s.running_command, title: s.running_command }));
     } else if (last) {
-      const exit = last.exit_code === null || last.exit_code === undefined ? '' : ' → ' + last.exit_code;
-      parts.push(el('div', {
-        class: 'cmd ' + (last.exit_code ? 'failed' : ''),
-        text: '$ ' + last.command + exit,
-        title: last.command + ' (' + last.status + ')',
-      }));
+      const hasExit = last.exit_code !== null && last.exit_code !== undefined;
+      parts.push(el('div', { class: 'cmd-line' }, [
+        el('span', { class: 'cmd', text: '$ ' + last.command, title: last.command + ' (' + last.status + ')' }),
+        hasExit ? el('span', { class: 'badge exit ' + (last.exit_code ? 'failed' : 'ok'), text: 'exit ' + last.exit_code }) : null,
+      ]));
     }
     return parts;
   }
@@ -309,7 +308,7 @@
       cursorBlink: false,
       disableStdin: true,
       fontFamily: '"DejaVu Sans Mono", "Menlo", "Consolas", monospace',
-      fontSize: 14,
+      fontSize: BASE_FONT,
       scrollback: 5000,
       allowProposedApi: false,
       theme: { background: '#111417', foreground: '#d8dde3' },
@@ -334,13 +333,39 @@
     term.onData((data) => {
       if (state.control) send({ type: 'input', data: data });
     });
-    new ResizeObserver(() => followBrowserSize()).observe($('terminal'));
+    new ResizeObserver(() => {
+      if (state.control) followBrowserSize();
+      else fitFont();
+    }).observe($('terminal'));
   }
 
   function setTermSize(cols, rows) {
     if (!cols || !rows) return;
     if (term.cols !== cols || term.rows !== rows) term.resize(cols, rows);
     $('session-size').textContent = cols + '×' + rows;
+    fitFont();
+  }
+
+  // Watching, the terminal keeps the session's size: a session wider or
+  // taller than the space gets a smaller font (down to MIN_FONT) rather
+  // than scroll bars. In control the session takes the space's size instead.
+  const BASE_FONT = 14;
+  const MIN_FONT = 8;
+  const SCROLLBAR = 14;
+  function fitFont() {
+    if (!term || state.control || !term.element) return;
+    const screen = term.element.querySelector('.xterm-screen');
+    const box = $('terminal');
+    if (!screen || !screen.offsetWidth || !box.clientWidth) return;
+    const style = getComputedStyle(box);
+    const width = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - SCROLLBAR;
+    const height = box.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const current = term.options.fontSize;
+    const baseWidth = screen.offsetWidth * BASE_FONT / current;
+    const baseHeight = screen.offsetHeight * BASE_FONT / current;
+    const ratio = Math.min(1, width / baseWidth, height / baseHeight);
+    const size = Math.max(MIN_FONT, Math.floor(BASE_FONT * ratio * 2) / 2);
+    if (size !== current) term.options.fontSize = size;
   }
 
   // In control, the session takes the size of the browser's terminal area.
@@ -558,6 +583,7 @@
         renderControl();
         renderBanner();
         if (state.control) {
+          term.options.fontSize = BASE_FONT;
           term.focus();
           followBrowserSize();
         } else if (state.session) {

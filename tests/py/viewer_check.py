@@ -392,11 +392,15 @@ def check_page(args, cdp, deadline):
     }})()"""
     wait_for(cdp, "the timeline shows the command's output", output_check, deadline, DESCRIBE)
 
-    # The session list shows it as the session's last command.
+    # The session list shows it as the session's last command, with exit 0.
     wait_for(
         cdp,
-        "the session list shows the last command",
-        f"(({item}) || {{textContent: ''}}).textContent.includes({js('$ ' + last)})",
+        "the session list shows the last command and its exit code",
+        f"""(() => {{
+          const li = {item};
+          const exit = li && li.querySelector('.cmd-line .badge.exit');
+          return !!exit && li.textContent.includes({js('$ ' + last)}) && exit.textContent === 'exit 0';
+        }})()""",
         deadline,
         DESCRIBE,
     )
