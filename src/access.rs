@@ -97,8 +97,9 @@ pub struct TokenFileConfig {
 const DEFAULT_REDACT: &[&str] = &[
     r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
     r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}",
-    // A value starting with `$` is a shell expansion, not a secret.
-    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)([ \t]*[=:][ \t]*)[^\s$]\S*",
+    // A value starting with `$` is a shell expansion, not a secret; a lone
+    // quote is the end of a prompt string (`read -p "Password: " pw`).
+    r#"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)([ \t]*[=:][ \t]*)(?:[^\s$"']\S*|["'][^\s"'$]\S*)"#,
 ];
 
 /// The replacement for redacted text.
@@ -320,6 +321,14 @@ mod tests {
             "TOKEN=$(termbridge token)"
         );
         assert_eq!(r.redact("token=$TOKEN"), "token=$TOKEN");
+        // Quoted values are hidden; a prompt's closing quote is not a value.
+        assert_eq!(r.redact(r#"password="s3 x""#), r#"password=[REDACTED] x""#);
+        assert_eq!(r.redact("api_key='abc123'"), "api_key=[REDACTED]");
+        assert_eq!(
+            r.redact(r#"read -s -p "Password: " pw"#),
+            r#"read -s -p "Password: " pw"#
+        );
+        assert_eq!(r.redact(r#"token="$TOKEN""#), r#"token="$TOKEN""#);
         let mut v = serde_json::json!({"a": ["password=x1"], "b": 3});
         r.redact_json(&mut v);
         assert_eq!(v, serde_json::json!({"a": ["password=[REDACTED]"], "b": 3}));
