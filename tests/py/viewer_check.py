@@ -3,7 +3,8 @@ Protocol against a running termbridge server, and checks what a person would
 see: the page logs in from a `#token=` link (and removes the token from the
 address bar), lists the session, streams it into xterm.js, and after a
 command run through the REST API (session_run) shows the command and its
-output in the terminal and the command with exit code 0 in the timeline.
+output in the terminal and the command with exit code 0 in the timeline,
+and a command waiting for input in the banner until it is answered.
 The page must raise no Content-Security-Policy violation and no script error.
 
     viewer_check.py --url http://127.0.0.1:PORT --token TOKEN --session ID \
@@ -228,6 +229,7 @@ DESCRIBE = """(() => {
     status: (document.getElementById('server-status') || {}).textContent,
     stream: v && v.state.stream,
     notice: (document.getElementById('notice') || {}).textContent,
+    banner: (document.getElementById('banner') || {}).textContent,
     sessions: text('li.session'),
     timeline: text('li.command'),
     terminal: v ? v.bufferText().split('\\n').slice(-15) : null,
@@ -262,6 +264,20 @@ def run_command(base, token, session, command, timeout_ms=30000):
             return json.load(r)
     except urllib.error.HTTPError as e:
         raise CheckFailed(f"session_run {command!r}: HTTP {e.code}: {e.read()[:500]!r}")
+
+
+def post_json(base, token, path, body):
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return json.load(r)
+    except urllib.error.HTTPError as e:
+        raise CheckFailed(f"POST {path}: HTTP {e.code}: {e.read()[:500]!r}")
 
 
 def js(value):
@@ -400,6 +416,39 @@ def check_page(args, cdp, deadline):
           const li = {item};
           const exit = li && li.querySelector('.cmd-line .badge.exit');
           return !!exit && li.textContent.includes({js('$ ' + last)}) && exit.textContent === 'exit 0';
+        }})()""",
+        deadline,
+        DESCRIBE,
+    )
+
+    # An agent command waiting for input shows in the banner with its state,
+    # and the banner goes once the command got its answer and completed.
+    asking = 'read -p "Your name? " who; echo "hi-$who"'
+    result = run_command(base, args.token, args.session, asking, timeout_ms=3000)
+    if result.get("status") != "awaiting_input":
+        raise CheckFailed(f"session_run {asking!r} should await input: {result}")
+    wait_for(
+        cdp,
+        "the banner shows the command awaiting input",
+        f"""(() => {{
+          const b = document.getElementById('banner');
+          return !b.hidden && b.textContent.includes('awaiting input') &&
+            b.textContent.includes({js(asking)});
+        }})()""",
+        deadline,
+        DESCRIBE,
+    )
+    post_json(base, args.token, f"/api/v1/sessions/{args.session}/input", {"text": "bob", "keys": ["Enter"]})
+    wait_for(
+        cdp,
+        "the banner is gone and the timeline shows the answered command with exit 0",
+        f"""(() => {{
+          const b = document.getElementById('banner');
+          const li = Array.from(document.querySelectorAll('#command-list li.command'))
+            .find(li => li.querySelector('.command-text').textContent === {js(asking)});
+          return (b.hidden || !b.textContent.includes('awaiting')) && !!li &&
+            li.dataset.status === 'completed' && li.dataset.exitCode === '0' &&
+            window.termbridgeViewer.bufferText().includes('hi-bob');
         }})()""",
         deadline,
         DESCRIBE,
