@@ -418,6 +418,17 @@ fn main() {
         8,
         Some(POST8),
     );
+    // Close the shells (their integration files go with them).
+    bench.rt.block_on(async {
+        let mut conn = Conn::open(server.addr).await.unwrap();
+        for id in &ids {
+            let close = Req {
+                method: hyper::Method::DELETE,
+                ..Req::get(&format!("/api/v1/sessions/{id}"), TOKEN)
+            };
+            let _ = conn.send(&close).await;
+        }
+    });
     drop(server);
     drop(dns);
     drop(baseline);
