@@ -305,6 +305,70 @@ async fn tools_list_matches_golden_and_calls_return_structured_content() {
     assert_eq!(text, result["structuredContent"]);
 }
 
+/// A `tools/call` over MCP; returns the body as sent and as JSON.
+async fn call_raw(server: &TestServer, id: Value, name: &str, arguments: Value) -> (String, Value) {
+    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                      "params": {"name": name, "arguments": arguments}});
+    let response = server.mcp_raw(&call, &[]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body = response.text().await.unwrap();
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["id"], id);
+    (body, value)
+}
+
+#[tokio::test]
+async fn tool_answers_are_compact_sorted_json_and_the_text_is_the_structured_content() {
+    let server = TestServer::start();
+    let (body, value) = call_raw(&server, json!("r-\"1\" é"), "server_info", json!({})).await;
+    // Byte for byte what serializing the answer as a `serde_json::Value`
+    // gives: compact, object keys in sorted order.
+    assert_eq!(body, value.to_string());
+    let result = &value["result"];
+    assert_eq!(result["isError"], false);
+    assert_eq!(
+        result["content"][0]["text"].as_str().unwrap(),
+        result["structuredContent"].to_string()
+    );
+    // REST answers the same way.
+    let response = client()
+        .get(server.at("/api/v1/info"))
+        .header("Authorization", server.bearer())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let rest = response.text().await.unwrap();
+    let rest_value: Value = serde_json::from_str(&rest).unwrap();
+    assert_eq!(rest, rest_value.to_string());
+    assert_eq!(rest_value["tools"], result["structuredContent"]["tools"]);
+
+    // Output with characters JSON escapes and a secret to redact: both
+    // copies carry the redacted text, escaped once each.
+    let (_, open) = call_raw(&server, json!(2), "session_open", json!({})).await;
+    let session = open["result"]["structuredContent"]["id"].clone();
+    let command = r#"printf 'q"b\\s\t é\n'; echo password=hunter22"#;
+    let args = json!({"session_id": session, "command": command, "timeout_ms": 10000});
+    let (body, value) = call_raw(&server, json!(3), "session_run", args).await;
+    assert_eq!(body, value.to_string());
+    let result = &value["result"];
+    let output = result["structuredContent"]["output"].as_str().unwrap();
+    assert_eq!(output, "q\"b\\s\t é\npassword=[REDACTED]", "{body}");
+    assert_eq!(
+        result["content"][0]["text"].as_str().unwrap(),
+        result["structuredContent"].to_string()
+    );
+    assert!(!body.contains("hunter22"), "{body}");
+    call_raw(
+        &server,
+        json!(4),
+        "session_close",
+        json!({"session_id": session}),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn bad_tool_arguments_are_a_tool_error_not_a_protocol_error() {
     let server = TestServer::start();

@@ -17,14 +17,14 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{
-    DEFAULT_PROTOCOL_VERSION, Incoming, batches_allowed, classify, codes, error_response,
-    handle_request, is_supported, negotiate, progress_notification, progress_token,
+    DEFAULT_PROTOCOL_VERSION, Incoming, Reply, batches_allowed, classify, codes, error_response,
+    handle_request, is_supported, negotiate, progress_notification, progress_token, reply,
 };
 use crate::AppState;
 use crate::access::Principal;
 use crate::errors::ApiError;
 use crate::mcp::retries::{self, Claim};
-use crate::rest::read_body;
+use crate::rest::{json_body, read_body};
 use crate::tools::Progress;
 use crate::tools::{Scope, find};
 use std::time::Duration;
@@ -168,9 +168,10 @@ async fn initialize(
         Default::default(),
     )
     .await;
-    HttpResponse::Ok()
-        .insert_header((SESSION_HEADER, session))
-        .json(response)
+    json_body(
+        HttpResponse::Ok().insert_header((SESSION_HEADER, session)),
+        response,
+    )
 }
 
 fn accepted() -> HttpResponse {
@@ -212,17 +213,17 @@ async fn post_single(
                 let key = retries::key(&exchange.principal.name, &id, &params);
                 match state.mcp_retries.claim(key) {
                     Claim::Done(response) => {
-                        return with_session(HttpResponse::Ok().json(response));
+                        return with_session(json_body(&mut HttpResponse::Ok(), response));
                     }
                     Claim::Wait(rx) => {
                         let response = retries::answer_of(rx).await.unwrap_or_else(|| {
-                            error_response(
+                            reply(&error_response(
                                 id,
                                 codes::INVALID_REQUEST,
                                 "the first attempt of this call was abandoned; send it again",
-                            )
+                            ))
                         });
-                        return with_session(HttpResponse::Ok().json(response));
+                        return with_session(json_body(&mut HttpResponse::Ok(), response));
                     }
                     Claim::First(f) => finisher = Some(f),
                 }
@@ -264,7 +265,7 @@ async fn post_single(
                         let _ = tx.send(response);
                     });
                     match rx.await {
-                        Ok(response) => with_session(HttpResponse::Ok().json(response)),
+                        Ok(response) => with_session(json_body(&mut HttpResponse::Ok(), response)),
                         Err(_) => ApiError::Internal("the call ended without an answer".into())
                             .error_response(),
                     }
@@ -284,7 +285,7 @@ async fn post_single(
                         call.token(),
                     )
                     .await;
-                    with_session(HttpResponse::Ok().json(response))
+                    with_session(json_body(&mut HttpResponse::Ok(), response))
                 }
             }
         }
@@ -311,20 +312,22 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
             "an empty batch is not a valid JSON-RPC request",
         );
     }
-    let mut responses = Vec::new();
+    let mut responses: Vec<Reply> = Vec::new();
     for message in batch {
         match classify(&message) {
-            Err((id, why)) => responses.push(error_response(id, codes::INVALID_REQUEST, why)),
+            Err((id, why)) => {
+                responses.push(reply(&error_response(id, codes::INVALID_REQUEST, why)))
+            }
             Ok(Incoming::Notification { method, params }) => {
                 notification(state, exchange, &method, &params)
             }
             Ok(Incoming::Response) => {}
             Ok(Incoming::Request { method, .. }) if method == "initialize" => {
-                responses.push(error_response(
+                responses.push(reply(&error_response(
                     Value::Null,
                     codes::INVALID_REQUEST,
                     "initialize must not be part of a batch",
-                ));
+                )));
             }
             Ok(Incoming::Request { id, method, params }) => {
                 responses.push(
@@ -384,7 +387,7 @@ fn may_outlast_gateways(params: &Value) -> bool {
     }
 }
 
-fn sse_event(message: &Value) -> Bytes {
+fn sse_event(message: &impl std::fmt::Display) -> Bytes {
     Bytes::from(format!("event: message\ndata: {message}\n\n"))
 }
 

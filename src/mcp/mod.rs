@@ -14,6 +14,8 @@ pub mod stdio;
 use std::sync::OnceLock;
 
 use schemars::generate::SchemaSettings;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -80,6 +82,61 @@ pub fn error_response(id: Value, code: i64, message: impl Into<String>) -> Value
 /// A JSON-RPC success response.
 pub fn success_response(id: Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+/// One JSON-RPC message serialized once (compact, as `serde_json` writes a
+/// `Value`): what [`handle_request`] answers, sent as it is by the
+/// transports (HTTP body, SSE `data:` line, stdio line).
+pub type Reply = Box<RawValue>;
+
+/// `message` as a [`Reply`].
+pub fn reply(message: &Value) -> Reply {
+    serde_json::value::to_raw_value(message).expect("a JSON value always serializes")
+}
+
+/// The response to a `tools/call` that succeeded: the tool's answer
+/// (already redacted and serialized by `dispatch::call`) as
+/// `structuredContent`, and the same JSON as the text content. The structs
+/// below serialize to exactly the bytes of
+/// `success_response(id, json!({"content": [{"type": "text", "text": output.to_string()}],
+/// "structuredContent": output, "isError": false}))` — a `Value` writes its
+/// keys in sorted order, so the fields are declared in that order — without
+/// building that `Value` (a copy of the output) and serializing the output
+/// twice more.
+fn tool_reply(id: &Value, output: &RawValue) -> Reply {
+    #[derive(Serialize)]
+    struct Response<'a> {
+        id: &'a Value,
+        jsonrpc: &'static str,
+        result: ToolResult<'a>,
+    }
+    #[derive(Serialize)]
+    struct ToolResult<'a> {
+        content: [TextContent<'a>; 1],
+        #[serde(rename = "isError")]
+        is_error: bool,
+        #[serde(rename = "structuredContent")]
+        structured_content: &'a RawValue,
+    }
+    #[derive(Serialize)]
+    struct TextContent<'a> {
+        text: &'a str,
+        #[serde(rename = "type")]
+        kind: &'static str,
+    }
+    let response = Response {
+        id,
+        jsonrpc: "2.0",
+        result: ToolResult {
+            content: [TextContent {
+                text: output.get(),
+                kind: "text",
+            }],
+            is_error: false,
+            structured_content: output,
+        },
+    };
+    serde_json::value::to_raw_value(&response).expect("a tool reply always serializes")
 }
 
 /// A `notifications/progress` message.
@@ -282,8 +339,8 @@ pub async fn handle_request(
     params: Value,
     progress: Progress,
     cancel: CancellationToken,
-) -> Value {
-    match method {
+) -> Reply {
+    let response = match method {
         "initialize" => {
             let requested = params.get("protocolVersion").and_then(Value::as_str);
             success_response(id, initialize_result(negotiate(requested)))
@@ -298,7 +355,7 @@ pub async fn handle_request(
             ),
         },
         "tools/list" => success_response(id, tools_list_for(principal.scope).clone()),
-        "tools/call" => call_tool(state, principal, id, params, progress, cancel).await,
+        "tools/call" => return call_tool(state, principal, id, params, progress, cancel).await,
         "resources/list" => resources::list(state, id, &params).await,
         "resources/read" => resources::read(state, id, &params).await,
         "resources/templates/list" => success_response(id, resources::templates()),
@@ -307,7 +364,8 @@ pub async fn handle_request(
             codes::METHOD_NOT_FOUND,
             format!("method not found: {other}"),
         ),
-    }
+    };
+    reply(&response)
 }
 
 async fn call_tool(
@@ -317,16 +375,20 @@ async fn call_tool(
     params: Value,
     progress: Progress,
     cancel: CancellationToken,
-) -> Value {
+) -> Reply {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
-        return error_response(
+        return reply(&error_response(
             id,
             codes::INVALID_PARAMS,
             "tools/call needs params.name (a string)",
-        );
+        ));
     };
     let Some(def) = find(name) else {
-        return error_response(id, codes::INVALID_PARAMS, format!("unknown tool: {name}"));
+        return reply(&error_response(
+            id,
+            codes::INVALID_PARAMS,
+            format!("unknown tool: {name}"),
+        ));
     };
     let arguments = params
         .get("arguments")
@@ -336,15 +398,10 @@ async fn call_tool(
         Ok(args) => dispatch::call(state, def, args, principal.clone(), progress, cancel).await,
         Err(e) => Err(e),
     };
-    let result = match outcome {
-        Ok(output) => json!({
-            "content": [{"type": "text", "text": output.to_string()}],
-            "structuredContent": output,
-            "isError": false,
-        }),
-        Err(e) => e.to_tool_result(),
-    };
-    success_response(id, result)
+    match outcome {
+        Ok(output) => tool_reply(&id, &output),
+        Err(e) => reply(&success_response(id, e.to_tool_result())),
+    }
 }
 
 #[cfg(test)]
@@ -387,6 +444,36 @@ mod tests {
         ] {
             let (got_id, _) = classify(&bad).unwrap_err();
             assert_eq!(got_id, id, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_tool_reply_has_the_bytes_of_the_value_it_stands_for() {
+        let outputs = [
+            json!({}),
+            json!({"name": "termbridge", "tools": ["a", "b"], "uptime_seconds": 12}),
+            json!({
+                "zeta": [1, -2, 2.5, 1e300, null, true, false, u64::MAX, i64::MIN],
+                "alpha": {"text": "quote \" backslash \\ slash / newline \n tab \t bell \u{7} del \u{7f}",
+                          "unicode": "é → データ ✓ \u{1F600} \u{2028}", "empty": ""},
+                "Upper": [], "_under": {"b": {}, "a": [[]]},
+            }),
+        ];
+        let ids = [json!(1), json!(0), json!(u64::MAX), json!("r-\"1\"\n é")];
+        for id in &ids {
+            for output in &outputs {
+                let raw = serde_json::value::to_raw_value(output).unwrap();
+                assert_eq!(raw.get(), output.to_string());
+                let expected = success_response(
+                    id.clone(),
+                    json!({
+                        "content": [{"type": "text", "text": output.to_string()}],
+                        "structuredContent": output,
+                        "isError": false,
+                    }),
+                );
+                assert_eq!(tool_reply(id, &raw).get(), expected.to_string());
+            }
         }
     }
 

@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::watch;
 
+use super::Reply;
+
 /// How long a finished call's answer is kept for a retry.
 pub const WINDOW: Duration = Duration::from_secs(120);
 /// Most calls remembered at once (oldest finished forgotten first).
 const MAX_ENTRIES: usize = 4096;
 
 enum Entry {
-    Running(watch::Receiver<Option<Value>>),
-    Done { response: Value, at: Instant },
+    Running(watch::Receiver<Option<Reply>>),
+    Done { response: Reply, at: Instant },
 }
 
 /// The calls seen recently.
@@ -34,16 +36,16 @@ pub enum Claim {
     /// It is new: run it and hand the answer to the [`Finisher`].
     First(Finisher),
     /// The same call is running: wait for its answer.
-    Wait(watch::Receiver<Option<Value>>),
+    Wait(watch::Receiver<Option<Reply>>),
     /// The same call finished recently: this is its answer.
-    Done(Value),
+    Done(Reply),
 }
 
 /// Reports the answer of a first call; forgets the call if dropped unfinished.
 pub struct Finisher {
     guard: Arc<RetryGuard>,
     key: u64,
-    tx: Option<watch::Sender<Option<Value>>>,
+    tx: Option<watch::Sender<Option<Reply>>>,
 }
 
 /// The identity of a call: token name, JSON-RPC id and params.
@@ -84,7 +86,7 @@ impl RetryGuard {
 
 impl Finisher {
     /// Records the answer and wakes every retry waiting for it.
-    pub fn finish(mut self, response: &Value) {
+    pub fn finish(mut self, response: &Reply) {
         let mut entries = self.guard.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.insert(
             self.key,
@@ -109,7 +111,7 @@ impl Drop for Finisher {
 }
 
 /// Waits for the answer of a running first call (`None` if it was abandoned).
-pub async fn answer_of(mut rx: watch::Receiver<Option<Value>>) -> Option<Value> {
+pub async fn answer_of(mut rx: watch::Receiver<Option<Reply>>) -> Option<Reply> {
     rx.wait_for(Option::is_some)
         .await
         .ok()
@@ -131,9 +133,10 @@ mod tests {
         let Claim::Wait(rx) = guard.claim(k) else {
             panic!("a retry while running waits")
         };
-        first.finish(&json!({"id": 7, "result": 1}));
-        assert_eq!(rx.borrow().clone(), Some(json!({"id": 7, "result": 1})));
-        assert!(matches!(guard.claim(k), Claim::Done(v) if v["result"] == 1));
+        first.finish(&crate::mcp::reply(&json!({"id": 7, "result": 1})));
+        let seen = rx.borrow().as_ref().map(|r| r.get().to_string());
+        assert_eq!(seen.as_deref(), Some(r#"{"id":7,"result":1}"#));
+        assert!(matches!(guard.claim(k), Claim::Done(r) if r.get() == r#"{"id":7,"result":1}"#));
         let other = key("default", &json!(8), &json!({"name": "session_run"}));
         assert!(matches!(guard.claim(other), Claim::First(_)));
         assert_ne!(k, key("ci", &json!(7), &json!({"name": "session_run"})));

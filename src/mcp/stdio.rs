@@ -30,8 +30,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    DEFAULT_PROTOCOL_VERSION, Incoming, batches_allowed, classify, codes, error_response,
-    handle_request, negotiate, progress_notification, progress_token,
+    DEFAULT_PROTOCOL_VERSION, Incoming, Reply, batches_allowed, classify, codes, error_response,
+    handle_request, negotiate, progress_notification, progress_token, reply,
 };
 use crate::AppState;
 use crate::access::Principal;
@@ -64,7 +64,7 @@ type Running = Rc<RefCell<HashMap<String, CancellationToken>>>;
 struct Connection {
     state: web::Data<AppState>,
     principal: Principal,
-    out: mpsc::UnboundedSender<Value>,
+    out: mpsc::UnboundedSender<Reply>,
     running: Running,
     /// Cancels every request (end of the connection).
     root: CancellationToken,
@@ -161,7 +161,7 @@ async fn close_sessions(state: &AppState, within: Duration) {
 /// Writes each message as one line and flushes it.
 async fn write_lines<W: AsyncWrite + Unpin>(
     mut output: W,
-    mut messages: mpsc::UnboundedReceiver<Value>,
+    mut messages: mpsc::UnboundedReceiver<Reply>,
 ) -> std::io::Result<()> {
     while let Some(message) = messages.recv().await {
         // serde_json never puts a raw newline in its compact form.
@@ -244,7 +244,9 @@ fn on_line(conn: &Rc<Connection>, tasks: &mut JoinSet<()>, line: String) {
                     }
                 }
                 if !answers.is_empty() {
-                    send(&conn, Value::Array(answers));
+                    let batch = serde_json::value::to_raw_value(&answers)
+                        .expect("serialized answers serialize");
+                    send_reply(&conn, batch);
                 }
             });
         }
@@ -259,7 +261,7 @@ fn on_line(conn: &Rc<Connection>, tasks: &mut JoinSet<()>, line: String) {
                     let conn = conn.clone();
                     tasks.spawn_local(async move {
                         if let Some(answer) = single(&conn, single_message, true, cancel).await {
-                            send(&conn, answer);
+                            send_reply(&conn, answer);
                         }
                     });
                 }
@@ -283,6 +285,10 @@ fn register(conn: &Connection, id: &Value) -> CancellationToken {
 }
 
 fn send(conn: &Connection, message: Value) {
+    send_reply(conn, reply(&message));
+}
+
+fn send_reply(conn: &Connection, message: Reply) {
     let _ = conn.out.send(message);
 }
 
@@ -303,9 +309,9 @@ async fn single(
     message: Value,
     progress_allowed: bool,
     cancel: CancellationToken,
-) -> Option<Value> {
+) -> Option<Reply> {
     let (id, method, params) = match classify(&message) {
-        Err((id, why)) => return Some(error_response(id, codes::INVALID_REQUEST, why)),
+        Err((id, why)) => return Some(reply(&error_response(id, codes::INVALID_REQUEST, why))),
         Ok(Incoming::Notification { method, params }) => {
             notification(conn, &method, &params);
             return None;

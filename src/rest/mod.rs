@@ -11,8 +11,10 @@ pub mod recording;
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::http::header::ContentType;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use futures::StreamExt;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::AppState;
@@ -167,5 +169,13 @@ async fn call_tool(
     // which cancels the call (see `tools::invoke`).
     let cancel = Default::default();
     let output = dispatch::call(&state, def, args, principal, Progress::default(), cancel).await?;
-    Ok(HttpResponse::Ok().json(output))
+    Ok(json_body(&mut HttpResponse::Ok(), output))
+}
+
+/// `builder`'s answer with `json`, serialized already, as its body: what
+/// `HttpResponseBuilder::json` sends, without serializing again.
+pub fn json_body(builder: &mut HttpResponseBuilder, json: Box<RawValue>) -> HttpResponse {
+    builder
+        .insert_header(ContentType::json())
+        .body(String::from(Box::<str>::from(json)))
 }

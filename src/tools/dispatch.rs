@@ -1,8 +1,11 @@
 //! The one way a tool is called, from REST and MCP alike: the token's scope
 //! and session limits are checked, the tool runs, secrets are redacted from
-//! its answer, and state-changing calls are written to the audit log.
+//! its answer, state-changing calls are written to the audit log, and the
+//! answer is serialized once: REST sends those bytes as its body, MCP embeds
+//! them as `structuredContent` and as the text content.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use termbridge_actors::terminal::DescribeSession;
 
 use super::{Progress, Scope, ToolDef};
@@ -12,7 +15,9 @@ use crate::audit;
 use crate::errors::ApiError;
 
 /// Runs `def` with canonical `args` for `principal`; `cancel` fires when
-/// the caller gives up (the tool sees it as `ToolContext::cancel`).
+/// the caller gives up (the tool sees it as `ToolContext::cancel`). The
+/// answer is the redacted output as compact JSON with its object keys in
+/// sorted order (as `serde_json` writes a `Value`).
 pub async fn call(
     state: &AppState,
     def: &'static ToolDef,
@@ -20,7 +25,7 @@ pub async fn call(
     principal: Principal,
     progress: Progress,
     cancel: tokio_util::sync::CancellationToken,
-) -> Result<Value, ApiError> {
+) -> Result<Box<RawValue>, ApiError> {
     let checked = check(state, def, &args, &principal).await;
     // State-changing calls are audited with their arguments.
     let audit = state.audit.as_ref().filter(|_| def.scope == Scope::Control);
@@ -47,7 +52,9 @@ pub async fn call(
             .map_err(|e| e.code().to_string());
         log.record(audit::entry(&principal.name, def.name, args, &summary));
     }
-    outcome
+    outcome.and_then(|output| {
+        serde_json::value::to_raw_value(&output).map_err(|e| ApiError::Internal(e.to_string()))
+    })
 }
 
 /// Whether `principal` may call `def` with `args`.
