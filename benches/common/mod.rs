@@ -521,9 +521,13 @@ pub struct ServerProcess {
     _dir: tempfile::TempDir,
 }
 
-/// The path of the termbridge binary cargo built for this bench.
+/// The path of the termbridge binary cargo built for this bench, or the
+/// one named by `TERMBRIDGE_BENCH_SERVER` (to compare two builds A/B with
+/// the same bench binary).
 pub fn server_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_termbridge"))
+    std::env::var_os("TERMBRIDGE_BENCH_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_termbridge")))
 }
 
 impl ServerProcess {
