@@ -53,6 +53,16 @@ impl Cell {
         self.attrs = a;
     }
 
+    /// `self.set(c, a)` for a printable ASCII character (`' '..='~'`): one
+    /// byte, width 1, and the wide flags cleared as `set` clears them
+    /// (termbridge patch, for `WrappedScreen::text`'s fast path).
+    pub(crate) fn set_ascii(&mut self, b: u8, a: crate::attrs::Attrs) {
+        debug_assert!((b' '..=b'~').contains(&b));
+        self.contents[0] = b;
+        self.len = 1;
+        self.attrs = a;
+    }
+
     pub(crate) fn append(&mut self, c: char) {
         let len = self.len();
         if len >= CONTENT_BYTES - 4 {

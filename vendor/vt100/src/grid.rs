@@ -235,6 +235,31 @@ impl Grid {
             .unwrap()
     }
 
+    /// termbridge patch: the common case of drawing a character, with one
+    /// row lookup. Writes the printable ASCII byte `b` at the cursor and
+    /// advances it by one column if no wrap is pending (the cursor is not
+    /// past the last column) and neither the cursor's cell nor the one
+    /// before it takes part in a wide character; returns whether it did.
+    /// Otherwise nothing is changed and the caller takes the general path.
+    pub fn text_ascii_fast(
+        &mut self,
+        b: u8,
+        attrs: crate::attrs::Attrs,
+    ) -> bool {
+        let Pos { row, col } = self.pos;
+        if col >= self.size.cols() {
+            return false;
+        }
+        let Some(row) = self.rows.get_mut(usize::from(row)) else {
+            return false;
+        };
+        if !row.set_ascii_if_narrow(col, b, attrs) {
+            return false;
+        }
+        self.pos.col = col + 1;
+        true
+    }
+
     pub fn visible_cell(&self, pos: Pos) -> Option<&crate::Cell> {
         self.visible_row(pos.row).and_then(|r| r.get(pos.col))
     }

@@ -55,7 +55,11 @@ impl<CB: crate::Callbacks> Parser<CB> {
         );
         Self {
             parser: vte::Parser::new(),
-            screen: crate::screen::WrappedScreen { screen, callbacks },
+            screen: crate::screen::WrappedScreen {
+                screen,
+                callbacks,
+                text_fast_path: true,
+            },
         }
     }
 
@@ -125,6 +129,15 @@ impl<CB: crate::Callbacks> Parser<CB> {
     #[must_use]
     pub fn screen_mut(&mut self) -> &mut crate::Screen {
         &mut self.screen.screen
+    }
+
+    /// termbridge patch, for tests: `false` draws every character through
+    /// vt100's general path instead of the fast path for printable ASCII
+    /// into plain cells (on by default), so a test can check both give the
+    /// same screen. Not part of the API.
+    #[doc(hidden)]
+    pub fn set_text_fast_path(&mut self, on: bool) {
+        self.screen.text_fast_path = on;
     }
 
     /// Returns a reference to the [`Callbacks`](crate::Callbacks) state object

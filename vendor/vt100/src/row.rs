@@ -47,6 +47,32 @@ impl Row {
         self.cells.get_mut(usize::from(col))
     }
 
+    /// termbridge patch: writes the printable ASCII byte `b` into column
+    /// `col` if neither that cell nor the one before it takes part in a
+    /// wide character (nothing around it needs cleaning up then); returns
+    /// whether it did.
+    pub fn set_ascii_if_narrow(
+        &mut self,
+        col: u16,
+        b: u8,
+        attrs: crate::attrs::Attrs,
+    ) -> bool {
+        let col = usize::from(col);
+        if col > 0
+            && self.cells.get(col - 1).is_none_or(crate::Cell::is_wide)
+        {
+            return false;
+        }
+        let Some(cell) = self.cells.get_mut(col) else {
+            return false;
+        };
+        if cell.is_wide() || cell.is_wide_continuation() {
+            return false;
+        }
+        cell.set_ascii(b, attrs);
+        true
+    }
+
     /// Inserts empty cells without changing the size of the row.
     ///
     /// Cells at the end are dropped.

@@ -1026,6 +1026,9 @@ impl Screen {
 pub struct WrappedScreen<CB: crate::Callbacks> {
     pub screen: Screen,
     pub callbacks: CB,
+    /// termbridge patch: `false` sends every character through the general
+    /// path of [`Self::text`] (for tests comparing the two paths).
+    pub text_fast_path: bool,
 }
 
 impl<CB: crate::Callbacks> WrappedScreen<CB> {
@@ -1066,6 +1069,25 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
     }
 
     pub fn text(&mut self, c: char) {
+        // termbridge patch: most output is printable ASCII written into
+        // plain cells; draw it with one row lookup (`Grid::text_ascii_fast`)
+        // and leave everything else (wrapping, wide cells, combining
+        // characters, control characters) to the general path below, which
+        // would do the same for the common case: set the cell, advance the
+        // cursor, nothing to wrap or clean up.
+        if self.text_fast_path && (' '..='~').contains(&c) {
+            let attrs = self.screen.attrs;
+            // `c` is ASCII, so this is exact.
+            let b = c as u8;
+            if self.screen.grid_mut().text_ascii_fast(b, attrs) {
+                self.screen.last_char = Some(c);
+                return;
+            }
+        }
+        self.text_general(c);
+    }
+
+    fn text_general(&mut self, c: char) {
         let screen = &mut self.screen;
         let pos = screen.grid().pos();
         let attrs = screen.attrs;
