@@ -56,6 +56,7 @@ impl Cell {
     /// `self.set(c, a)` for a printable ASCII character (`' '..='~'`): one
     /// byte, width 1, and the wide flags cleared as `set` clears them
     /// (termbridge patch, for `WrappedScreen::text`'s fast path).
+    #[inline]
     pub(crate) fn set_ascii(&mut self, b: u8, a: crate::attrs::Attrs) {
         debug_assert!((b' '..=b'~').contains(&b));
         self.contents[0] = b;

@@ -241,6 +241,9 @@ impl Grid {
     /// past the last column) and neither the cursor's cell nor the one
     /// before it takes part in a wide character; returns whether it did.
     /// Otherwise nothing is changed and the caller takes the general path.
+    /// (`#[inline]`: called per character from code instantiated in the
+    /// user's crate, where it could not be inlined otherwise.)
+    #[inline]
     pub fn text_ascii_fast(
         &mut self,
         b: u8,

@@ -51,6 +51,7 @@ impl Row {
     /// `col` if neither that cell nor the one before it takes part in a
     /// wide character (nothing around it needs cleaning up then); returns
     /// whether it did.
+    #[inline]
     pub fn set_ascii_if_narrow(
         &mut self,
         col: u16,
@@ -437,24 +438,22 @@ impl Row {
     /// termbridge patch: [`Self::write_contents_formatted_basic`] without
     /// the SGR sequences, as UTF-8 bytes (see `RowContents::write_plain`).
     pub fn write_contents_plain(&self, contents: &mut Vec<u8>) {
+        // Trailing default cells are left out, and a default cell before
+        // the last other cell is a space like an empty cell with attributes:
+        // find where the text ends first, then write each cell up to there.
+        let end = self
+            .cells
+            .iter()
+            .rposition(|cell| !cell.is_default())
+            .map_or(0, |i| i + 1);
         let mut prev_was_wide = false;
-        let mut num_empty = 0;
-        contents.reserve(self.cells.len());
+        contents.reserve(end);
 
-        for cell in self.cells() {
+        for cell in &self.cells[..end] {
             if core::mem::take(&mut prev_was_wide) {
                 continue;
             }
             prev_was_wide = cell.is_wide();
-
-            if cell.is_default() {
-                num_empty += 1;
-                continue;
-            }
-
-            for _ in 0..core::mem::take(&mut num_empty) {
-                contents.push(b' ');
-            }
 
             match cell.contents_bytes() {
                 [] => contents.push(b' '),
