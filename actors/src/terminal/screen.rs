@@ -34,7 +34,11 @@
 //! `RowContents::write_plain`, which our vendored `vt100` adds: formatting
 //! the row with SGR codes only to strip them again took more than half of
 //! the screen model's time on colored output), trim trailing blanks and keep
-//! it as a `Box<str>`. Rows scrolled off the
+//! it in a [`History`]: one byte ring for the text of every line and one for
+//! their lengths, so a line costs its bytes plus four and no allocation of
+//! its own (a `Box<str>` per line, and freeing the oldest one as each new one
+//! came, were about 8 % of a session's CPU while it absorbed fast output).
+//! Rows scrolled off the
 //! alternate screen are not history and are not kept. Resizing to fewer rows
 //! pushes rows off the top too, and those are kept.
 //!
@@ -205,7 +209,7 @@ impl Screen {
     /// `scrollback` lines of history as plain text.
     pub fn new(rows: u16, cols: u16, scrollback: usize) -> Self {
         let hooks = Hooks {
-            scrollback: VecDeque::new(),
+            scrollback: History::default(),
             scrollback_cap: scrollback,
             replies: Vec::new(),
             events: VecDeque::new(),
@@ -266,7 +270,6 @@ impl Screen {
         let view = self.view();
         let revision = self.resolve_revision(&view);
         let history = &self.parser.callbacks().scrollback;
-        let skip = history.len().saturating_sub(scrollback_lines);
         ScreenSnapshot {
             lines: view.lines,
             cursor: view.cursor,
@@ -275,7 +278,7 @@ impl Screen {
             cols: view.cols,
             rows: view.rows,
             revision,
-            scrollback: history.iter().skip(skip).map(|l| l.to_string()).collect(),
+            scrollback: history.last(scrollback_lines),
         }
     }
 
@@ -379,7 +382,7 @@ impl Screen {
 
 /// Our `vt100::Callbacks`: query replies, OSC events, compact scrollback.
 struct Hooks {
-    scrollback: VecDeque<Box<str>>,
+    scrollback: History,
     scrollback_cap: usize,
     replies: Vec<u8>,
     events: VecDeque<ScreenEvent>,
@@ -465,16 +468,60 @@ impl vt100::Callbacks for Hooks {
             .iter()
             .rposition(|&b| b != b' ')
             .map_or(0, |i| i + 1);
-        let text = &self.scratch[..end];
-        // vt100 cells hold whole characters: the lossy path is never taken.
-        let line: Box<str> = match std::str::from_utf8(text) {
-            Ok(s) => s.into(),
-            Err(_) => String::from_utf8_lossy(text).into(),
-        };
-        if self.scrollback.len() >= self.scrollback_cap {
-            self.scrollback.pop_front();
+        self.scrollback
+            .push(&self.scratch[..end], self.scrollback_cap);
+    }
+}
+
+/// Lines of history, oldest first: their text back to back in one ring of
+/// bytes and their lengths in another (see "Scrollback" in the module
+/// docs). The text is what vt100's cells hold, whole UTF-8 characters;
+/// [`History::last`] still reads it lossily.
+#[derive(Default)]
+struct History {
+    text: VecDeque<u8>,
+    lens: VecDeque<u32>,
+}
+
+impl History {
+    fn len(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// Appends `line`, dropping the oldest lines to keep at most `cap`.
+    fn push(&mut self, line: &[u8], cap: usize) {
+        while self.lens.len() >= cap.max(1) {
+            let Some(oldest) = self.lens.pop_front() else {
+                break;
+            };
+            self.text.drain(..oldest as usize);
         }
-        self.scrollback.push_back(line);
+        // Grow by an eighth rather than doubling: a full history keeps about
+        // the same amount of text, so the ring settles near its size.
+        let free = self.text.capacity() - self.text.len();
+        if line.len() > free {
+            self.text.reserve_exact(line.len().max(self.text.len() / 8));
+        }
+        self.text.extend(line);
+        // A row is at most 65 535 cells of at most 22 bytes.
+        self.lens.push_back(line.len() as u32);
+    }
+
+    /// The last `n` lines (fewer if there are fewer), oldest first.
+    fn last(&self, n: usize) -> Vec<String> {
+        let skip = self.len().saturating_sub(n);
+        let mut start: usize = self.lens.iter().take(skip).map(|&l| l as usize).sum();
+        self.lens
+            .iter()
+            .skip(skip)
+            .map(|&l| {
+                let end = start + l as usize;
+                let bytes: Vec<u8> = self.text.range(start..end).copied().collect();
+                start = end;
+                String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+            })
+            .collect()
     }
 }
 
@@ -602,6 +649,50 @@ mod tests {
         assert_eq!(s.revision(), r5);
         s.resize(6, 20);
         assert!(s.revision() > r5);
+    }
+
+    #[test]
+    fn history_ring_matches_a_list_of_lines_and_stays_compact() {
+        let mut history = History::default();
+        let mut expected: VecDeque<String> = VecDeque::new();
+        let cap = 300;
+        let mut seed = 7u64;
+        for i in 0..20_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Empty lines, short ones, full 120-column ones, multi-byte text.
+            let line = match (seed >> 33) % 4 {
+                0 => String::new(),
+                1 => format!("{i}"),
+                2 => "x".repeat(120),
+                _ => format!("{i} データ → ✓ é"),
+            };
+            history.push(line.as_bytes(), cap);
+            if expected.len() == cap {
+                expected.pop_front();
+            }
+            expected.push_back(line);
+            if i % 997 == 0 || i == 19_999 {
+                assert_eq!(history.len(), expected.len());
+                for n in [0, 1, 5, cap, cap + 10] {
+                    let want: Vec<String> = expected
+                        .iter()
+                        .skip(expected.len().saturating_sub(n))
+                        .cloned()
+                        .collect();
+                    assert_eq!(history.last(n), want, "after line {i}, last {n}");
+                }
+            }
+        }
+        // The ring settles near the text it holds instead of growing.
+        let text: usize = expected.iter().map(String::len).sum();
+        assert_eq!(history.text.len(), text);
+        assert!(
+            history.text.capacity() < 2 * text + 4096,
+            "{}",
+            history.text.capacity()
+        );
     }
 
     #[test]
