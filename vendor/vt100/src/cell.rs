@@ -125,6 +125,14 @@ impl Cell {
         &self.contents[..self.len()]
     }
 
+    /// The contents if they are one byte and the cell is neither wide nor
+    /// a wide continuation (termbridge patch, for
+    /// `Row::write_contents_plain`).
+    #[inline]
+    pub(crate) fn single_byte(&self) -> Option<u8> {
+        (self.len == 1).then_some(self.contents[0])
+    }
+
     /// `*self == Self::DEFAULT`, without comparing the contents bytes
     /// (termbridge patch, for `Row::write_contents_plain`).
     pub(crate) fn is_default(&self) -> bool {

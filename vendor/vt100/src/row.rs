@@ -446,19 +446,22 @@ impl Row {
             .iter()
             .rposition(|cell| !cell.is_default())
             .map_or(0, |i| i + 1);
-        let mut prev_was_wide = false;
         contents.reserve(end);
 
-        for cell in &self.cells[..end] {
-            if core::mem::take(&mut prev_was_wide) {
+        let mut cells = self.cells[..end].iter();
+        while let Some(cell) = cells.next() {
+            // Most cells hold one narrow ASCII character.
+            if let Some(byte) = cell.single_byte() {
+                contents.push(byte);
                 continue;
             }
-            prev_was_wide = cell.is_wide();
-
             match cell.contents_bytes() {
                 [] => contents.push(b' '),
-                [byte] => contents.push(*byte),
                 text => contents.extend_from_slice(text),
+            }
+            // The cell after a wide character is its second half.
+            if cell.is_wide() {
+                cells.next();
             }
         }
     }
