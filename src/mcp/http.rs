@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 
 use super::{
     DEFAULT_PROTOCOL_VERSION, Incoming, Reply, batches_allowed, classify, codes, error_response,
-    handle_request, is_supported, negotiate, progress_notification, progress_token, reply,
+    handle_request, is_supported, negotiate, progress_notification, progress_token,
 };
 use crate::AppState;
 use crate::access::Principal;
@@ -170,8 +170,13 @@ async fn initialize(
     .await;
     json_body(
         HttpResponse::Ok().insert_header((SESSION_HEADER, session)),
-        response,
+        response.into_string(),
     )
+}
+
+/// A 200 answer carrying `reply`.
+fn answer(reply: Reply) -> HttpResponse {
+    json_body(&mut HttpResponse::Ok(), reply.into_string())
 }
 
 fn accepted() -> HttpResponse {
@@ -213,17 +218,17 @@ async fn post_single(
                 let key = retries::key(&exchange.principal.name, &id, &params);
                 match state.mcp_retries.claim(key) {
                     Claim::Done(response) => {
-                        return with_session(json_body(&mut HttpResponse::Ok(), response));
+                        return with_session(answer(response));
                     }
                     Claim::Wait(rx) => {
                         let response = retries::answer_of(rx).await.unwrap_or_else(|| {
-                            reply(&error_response(
+                            Reply::of(&error_response(
                                 id,
                                 codes::INVALID_REQUEST,
                                 "the first attempt of this call was abandoned; send it again",
                             ))
                         });
-                        return with_session(json_body(&mut HttpResponse::Ok(), response));
+                        return with_session(answer(response));
                     }
                     Claim::First(f) => finisher = Some(f),
                 }
@@ -265,7 +270,7 @@ async fn post_single(
                         let _ = tx.send(response);
                     });
                     match rx.await {
-                        Ok(response) => with_session(json_body(&mut HttpResponse::Ok(), response)),
+                        Ok(response) => with_session(answer(response)),
                         Err(_) => ApiError::Internal("the call ended without an answer".into())
                             .error_response(),
                     }
@@ -285,7 +290,7 @@ async fn post_single(
                         call.token(),
                     )
                     .await;
-                    with_session(json_body(&mut HttpResponse::Ok(), response))
+                    with_session(answer(response))
                 }
             }
         }
@@ -316,14 +321,14 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
     for message in batch {
         match classify(&message) {
             Err((id, why)) => {
-                responses.push(reply(&error_response(id, codes::INVALID_REQUEST, why)))
+                responses.push(Reply::of(&error_response(id, codes::INVALID_REQUEST, why)))
             }
             Ok(Incoming::Notification { method, params }) => {
                 notification(state, exchange, &method, &params)
             }
             Ok(Incoming::Response) => {}
             Ok(Incoming::Request { method, .. }) if method == "initialize" => {
-                responses.push(reply(&error_response(
+                responses.push(Reply::of(&error_response(
                     Value::Null,
                     codes::INVALID_REQUEST,
                     "initialize must not be part of a batch",
@@ -348,7 +353,7 @@ async fn post_batch(state: &AppState, exchange: &Exchange, batch: Vec<Value>) ->
     if responses.is_empty() {
         accepted()
     } else {
-        HttpResponse::Ok().json(responses)
+        answer(Reply::batch(&responses))
     }
 }
 

@@ -14,8 +14,6 @@ pub mod stdio;
 use std::sync::OnceLock;
 
 use schemars::generate::SchemaSettings;
-use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -84,59 +82,67 @@ pub fn success_response(id: Value, result: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": result})
 }
 
-/// One JSON-RPC message serialized once (compact, as `serde_json` writes a
-/// `Value`): what [`handle_request`] answers, sent as it is by the
-/// transports (HTTP body, SSE `data:` line, stdio line).
-pub type Reply = Box<RawValue>;
+/// One JSON-RPC message as JSON text, serialized once (compact, as
+/// `serde_json` writes a `Value`): what [`handle_request`] answers, sent as
+/// it is by the transports (HTTP body, SSE `data:` line, stdio line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply(String);
 
-/// `message` as a [`Reply`].
-pub fn reply(message: &Value) -> Reply {
-    serde_json::value::to_raw_value(message).expect("a JSON value always serializes")
+impl Reply {
+    /// `message` as a reply.
+    pub fn of(message: &Value) -> Reply {
+        Reply(message.to_string())
+    }
+
+    /// The replies to a JSON-RPC batch, as one JSON array.
+    pub fn batch(replies: &[Reply]) -> Reply {
+        let mut text = String::from("[");
+        for (i, reply) in replies.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&reply.0);
+        }
+        text.push(']');
+        Reply(text)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
-/// The response to a `tools/call` that succeeded: the tool's answer
-/// (already redacted and serialized by `dispatch::call`) as
-/// `structuredContent`, and the same JSON as the text content. The structs
-/// below serialize to exactly the bytes of
-/// `success_response(id, json!({"content": [{"type": "text", "text": output.to_string()}],
-/// "structuredContent": output, "isError": false}))` — a `Value` writes its
-/// keys in sorted order, so the fields are declared in that order — without
-/// building that `Value` (a copy of the output) and serializing the output
-/// twice more.
-fn tool_reply(id: &Value, output: &RawValue) -> Reply {
-    #[derive(Serialize)]
-    struct Response<'a> {
-        id: &'a Value,
-        jsonrpc: &'static str,
-        result: ToolResult<'a>,
+impl std::fmt::Display for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    #[derive(Serialize)]
-    struct ToolResult<'a> {
-        content: [TextContent<'a>; 1],
-        #[serde(rename = "isError")]
-        is_error: bool,
-        #[serde(rename = "structuredContent")]
-        structured_content: &'a RawValue,
-    }
-    #[derive(Serialize)]
-    struct TextContent<'a> {
-        text: &'a str,
-        #[serde(rename = "type")]
-        kind: &'static str,
-    }
-    let response = Response {
-        id,
-        jsonrpc: "2.0",
-        result: ToolResult {
-            content: [TextContent {
-                text: output.get(),
-                kind: "text",
-            }],
-            is_error: false,
-            structured_content: output,
-        },
-    };
-    serde_json::value::to_raw_value(&response).expect("a tool reply always serializes")
+}
+
+/// The response to a `tools/call` that succeeded: the tool's answer (JSON
+/// text, redacted, from `dispatch::call`) as `structuredContent`, and the
+/// same text, escaped, as the text content. Written around the answer
+/// rather than built as a `Value` (a copy of the answer, serialized twice
+/// more); the bytes are those of `success_response(id, json!({"content":
+/// [{"type": "text", "text": answer.to_string()}], "structuredContent":
+/// answer, "isError": false}))` for the answer as a `Value`, keys in sorted
+/// order as a `Value` writes them (checked by a test).
+fn tool_reply(id: &Value, output: &str) -> Reply {
+    let mut out = Vec::with_capacity(2 * output.len() + 128);
+    out.extend_from_slice(br#"{"id":"#);
+    // Writing a `Value` or a `str` to a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut out, id);
+    out.extend_from_slice(br#","jsonrpc":"2.0","result":{"content":[{"text":"#);
+    let _ = serde_json::to_writer(&mut out, output);
+    out.extend_from_slice(br#","type":"text"}],"isError":false,"structuredContent":"#);
+    out.extend_from_slice(output.as_bytes());
+    out.extend_from_slice(b"}}");
+    Reply(String::from_utf8(out).expect("JSON text is UTF-8"))
 }
 
 /// A `notifications/progress` message.
@@ -365,7 +371,7 @@ pub async fn handle_request(
             format!("method not found: {other}"),
         ),
     };
-    reply(&response)
+    Reply::of(&response)
 }
 
 async fn call_tool(
@@ -377,14 +383,14 @@ async fn call_tool(
     cancel: CancellationToken,
 ) -> Reply {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
-        return reply(&error_response(
+        return Reply::of(&error_response(
             id,
             codes::INVALID_PARAMS,
             "tools/call needs params.name (a string)",
         ));
     };
     let Some(def) = find(name) else {
-        return reply(&error_response(
+        return Reply::of(&error_response(
             id,
             codes::INVALID_PARAMS,
             format!("unknown tool: {name}"),
@@ -400,7 +406,7 @@ async fn call_tool(
     };
     match outcome {
         Ok(output) => tool_reply(&id, &output),
-        Err(e) => reply(&success_response(id, e.to_tool_result())),
+        Err(e) => Reply::of(&success_response(id, e.to_tool_result())),
     }
 }
 
@@ -462,8 +468,7 @@ mod tests {
         let ids = [json!(1), json!(0), json!(u64::MAX), json!("r-\"1\"\n é")];
         for id in &ids {
             for output in &outputs {
-                let raw = serde_json::value::to_raw_value(output).unwrap();
-                assert_eq!(raw.get(), output.to_string());
+                let text = output.to_string();
                 let expected = success_response(
                     id.clone(),
                     json!({
@@ -472,9 +477,23 @@ mod tests {
                         "isError": false,
                     }),
                 );
-                assert_eq!(tool_reply(id, &raw).get(), expected.to_string());
+                assert_eq!(tool_reply(id, &text).as_str(), expected.to_string());
             }
         }
+    }
+
+    #[test]
+    fn a_batch_reply_is_the_array_of_its_replies() {
+        let replies = [
+            json!({"id": 1, "result": {}}),
+            json!({"id": "b", "error": {"code": 1}}),
+        ];
+        let of: Vec<Reply> = replies.iter().map(Reply::of).collect();
+        assert_eq!(Reply::batch(&of).as_str(), json!(replies).to_string());
+        assert_eq!(
+            Reply::batch(&of[..1]).as_str(),
+            json!([replies[0]]).to_string()
+        );
     }
 
     #[test]

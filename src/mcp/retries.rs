@@ -133,10 +133,10 @@ mod tests {
         let Claim::Wait(rx) = guard.claim(k) else {
             panic!("a retry while running waits")
         };
-        first.finish(&crate::mcp::reply(&json!({"id": 7, "result": 1})));
-        let seen = rx.borrow().as_ref().map(|r| r.get().to_string());
+        first.finish(&Reply::of(&json!({"id": 7, "result": 1})));
+        let seen = rx.borrow().as_ref().map(|r| r.as_str().to_string());
         assert_eq!(seen.as_deref(), Some(r#"{"id":7,"result":1}"#));
-        assert!(matches!(guard.claim(k), Claim::Done(r) if r.get() == r#"{"id":7,"result":1}"#));
+        assert!(matches!(guard.claim(k), Claim::Done(r) if r.as_str() == r#"{"id":7,"result":1}"#));
         let other = key("default", &json!(8), &json!({"name": "session_run"}));
         assert!(matches!(guard.claim(other), Claim::First(_)));
         assert_ne!(k, key("ci", &json!(7), &json!({"name": "session_run"})));

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     DEFAULT_PROTOCOL_VERSION, Incoming, Reply, batches_allowed, classify, codes, error_response,
-    handle_request, negotiate, progress_notification, progress_token, reply,
+    handle_request, negotiate, progress_notification, progress_token,
 };
 use crate::AppState;
 use crate::access::Principal;
@@ -244,9 +244,7 @@ fn on_line(conn: &Rc<Connection>, tasks: &mut JoinSet<()>, line: String) {
                     }
                 }
                 if !answers.is_empty() {
-                    let batch = serde_json::value::to_raw_value(&answers)
-                        .expect("serialized answers serialize");
-                    send_reply(&conn, batch);
+                    send_reply(&conn, Reply::batch(&answers));
                 }
             });
         }
@@ -285,7 +283,7 @@ fn register(conn: &Connection, id: &Value) -> CancellationToken {
 }
 
 fn send(conn: &Connection, message: Value) {
-    send_reply(conn, reply(&message));
+    send_reply(conn, Reply::of(&message));
 }
 
 fn send_reply(conn: &Connection, message: Reply) {
@@ -311,7 +309,7 @@ async fn single(
     cancel: CancellationToken,
 ) -> Option<Reply> {
     let (id, method, params) = match classify(&message) {
-        Err((id, why)) => return Some(reply(&error_response(id, codes::INVALID_REQUEST, why))),
+        Err((id, why)) => return Some(Reply::of(&error_response(id, codes::INVALID_REQUEST, why))),
         Ok(Incoming::Notification { method, params }) => {
             notification(conn, &method, &params);
             return None;

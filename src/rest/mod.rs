@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use actix_web::http::header::ContentType;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError, web};
 use futures::StreamExt;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::AppState;
@@ -172,10 +171,8 @@ async fn call_tool(
     Ok(json_body(&mut HttpResponse::Ok(), output))
 }
 
-/// `builder`'s answer with `json`, serialized already, as its body: what
+/// `builder`'s answer with `json`, JSON text already, as its body: what
 /// `HttpResponseBuilder::json` sends, without serializing again.
-pub fn json_body(builder: &mut HttpResponseBuilder, json: Box<RawValue>) -> HttpResponse {
-    builder
-        .insert_header(ContentType::json())
-        .body(String::from(Box::<str>::from(json)))
+pub fn json_body(builder: &mut HttpResponseBuilder, json: String) -> HttpResponse {
+    builder.insert_header(ContentType::json()).body(json)
 }

@@ -1,11 +1,15 @@
 //! The one way a tool is called, from REST and MCP alike: the token's scope
 //! and session limits are checked, the tool runs, secrets are redacted from
 //! its answer, state-changing calls are written to the audit log, and the
-//! answer is serialized once: REST sends those bytes as its body, MCP embeds
-//! them as `structuredContent` and as the text content.
+//! answer is serialized once: REST sends that text as its body, MCP embeds
+//! it as `structuredContent` and as the text content.
+//!
+//! An answer nothing needs to look into goes from the tool's output type
+//! straight to redacted JSON text ([`super::canonical`]); audited calls and
+//! the session list of a limited token go through a `Value` first. Both
+//! give the same bytes.
 
 use serde_json::Value;
-use serde_json::value::RawValue;
 use termbridge_actors::terminal::DescribeSession;
 
 use super::{Progress, Scope, ToolDef};
@@ -16,7 +20,7 @@ use crate::errors::ApiError;
 
 /// Runs `def` with canonical `args` for `principal`; `cancel` fires when
 /// the caller gives up (the tool sees it as `ToolContext::cancel`). The
-/// answer is the redacted output as compact JSON with its object keys in
+/// answer is the redacted output as JSON text, compact, its object keys in
 /// sorted order (as `serde_json` writes a `Value`).
 pub async fn call(
     state: &AppState,
@@ -25,7 +29,7 @@ pub async fn call(
     principal: Principal,
     progress: Progress,
     cancel: tokio_util::sync::CancellationToken,
-) -> Result<Box<RawValue>, ApiError> {
+) -> Result<String, ApiError> {
     let checked = check(state, def, &args, &principal).await;
     // State-changing calls are audited with their arguments.
     let audit = state.audit.as_ref().filter(|_| def.scope == Scope::Control);
@@ -38,13 +42,30 @@ pub async fn call(
         }
         Err(e) => Err(e),
     };
-    let outcome = outcome.map(|mut output| {
-        if def.name == "session_list" && principal.sessions.is_some() {
-            keep_allowed_sessions(&mut output, &principal);
-        }
-        state.config.access.redactor.redact_json(&mut output);
-        output
-    });
+    let redactor = &state.config.access.redactor;
+    let filtered = def.name == "session_list" && principal.sessions.is_some();
+    let outcome = match outcome {
+        Ok(answer) if audit.is_none() && !filtered => match answer.to_redacted_json(redactor) {
+            Ok(json) => return Ok(json),
+            // What the direct writer does not handle, the `Value` path does
+            // (or fails with the error it always gave).
+            Err(_) => Ok(answer),
+        },
+        other => other,
+    };
+    let outcome = outcome
+        .and_then(|answer| {
+            answer
+                .to_value()
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .map(|mut output| {
+            if filtered {
+                keep_allowed_sessions(&mut output, &principal);
+            }
+            redactor.redact_json(&mut output);
+            output
+        });
     if let (Some(log), Some(args)) = (audit, &audited_args) {
         let summary = outcome
             .as_ref()
@@ -52,9 +73,7 @@ pub async fn call(
             .map_err(|e| e.code().to_string());
         log.record(audit::entry(&principal.name, def.name, args, &summary));
     }
-    outcome.and_then(|output| {
-        serde_json::value::to_raw_value(&output).map_err(|e| ApiError::Internal(e.to_string()))
-    })
+    outcome.map(|output| output.to_string())
 }
 
 /// Whether `principal` may call `def` with `args`.

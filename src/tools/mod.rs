@@ -7,6 +7,7 @@
 //! generated from it. Adding a tool is one new file here plus one line in
 //! [`TOOLS`].
 
+pub mod canonical;
 pub mod dispatch;
 pub mod dns_lookup;
 pub mod docs_read;
@@ -38,6 +39,7 @@ use serde_json::{Map, Value};
 use termbridge_actors::Supervisor;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Redactor;
 use crate::config::Config;
 use crate::errors::ApiError;
 
@@ -158,6 +160,31 @@ pub struct ToolContext {
 /// The future a tool call returns.
 pub type ToolFuture<T> = LocalBoxFuture<'static, Result<T, ApiError>>;
 
+/// A tool's answer, still typed, for `dispatch::call` to serialize once in
+/// the form it needs.
+pub type Answer = Box<dyn AnyAnswer>;
+
+/// The two ways a tool's output is serialized.
+pub trait AnyAnswer {
+    /// As a `Value`, for the checks that look into an answer (the audit
+    /// log, the session filter of limited tokens).
+    fn to_value(&self) -> Result<Value, serde_json::Error>;
+    /// As JSON text with sorted keys and redacted strings: the bytes of
+    /// `to_value` followed by redaction and `to_string`
+    /// (see [`canonical`]).
+    fn to_redacted_json(&self, redactor: &Redactor) -> Result<String, serde_json::Error>;
+}
+
+impl<T: Serialize> AnyAnswer for T {
+    fn to_value(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn to_redacted_json(&self, redactor: &Redactor) -> Result<String, serde_json::Error> {
+        canonical::to_json(self, redactor)
+    }
+}
+
 /// One tool, defined once.
 pub trait Tool: 'static {
     /// MCP tool name (public API: never rename).
@@ -180,7 +207,7 @@ pub trait Tool: 'static {
     /// Arguments (MCP) / query or body (REST).
     type Input: DeserializeOwned + Serialize + JsonSchema;
     /// The result; its schema is the MCP `outputSchema` and the REST 200 body.
-    type Output: Serialize + JsonSchema;
+    type Output: Serialize + JsonSchema + 'static;
 
     /// Runs the tool.
     fn call(ctx: ToolContext, input: Self::Input) -> ToolFuture<Self::Output>;
@@ -215,7 +242,7 @@ pub struct ToolDef {
     /// Decodes a query string (GET) into canonical JSON arguments.
     pub decode_query: fn(&str) -> Result<Value, ApiError>,
     /// Runs the tool on canonical JSON arguments.
-    pub invoke: fn(ToolContext, Value) -> ToolFuture<Value>,
+    pub invoke: fn(ToolContext, Value) -> ToolFuture<Answer>,
 }
 
 impl ToolDef {
@@ -280,7 +307,7 @@ fn decode_query<T: Tool>(query: &str) -> Result<Value, ApiError> {
     serde_json::to_value(input).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn invoke<T: Tool>(ctx: ToolContext, args: Value) -> ToolFuture<Value> {
+fn invoke<T: Tool>(ctx: ToolContext, args: Value) -> ToolFuture<Answer> {
     let input: T::Input = match serde_json::from_value(args) {
         Ok(input) => input,
         Err(e) => return Box::pin(futures::future::ready(Err(invalid_arguments::<T>(e)))),
@@ -291,7 +318,7 @@ fn invoke<T: Tool>(ctx: ToolContext, args: Value) -> ToolFuture<Value> {
         let abandoned = ctx.cancel.clone().drop_guard();
         let output = T::call(ctx, input).await;
         abandoned.disarm();
-        serde_json::to_value(output?).map_err(|e| ApiError::Internal(e.to_string()))
+        Ok(Box::new(output?) as Answer)
     })
 }
 
