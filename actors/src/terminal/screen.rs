@@ -877,6 +877,21 @@ mod tests {
         }
     }
 
+    /// vt100 0.18.1 panicked on this (vendor/vt100/TERMBRIDGE.md), and the
+    /// session lost the rest of the chunk: U+FE0F widens ☀ in the
+    /// bottom-right cell (it moves to a new bottom row), then `x` is written
+    /// where it was, now one row up.
+    #[test]
+    fn character_widened_in_the_bottom_right_cell_then_written_over() {
+        let mut s = Screen::new(24, 80, 100);
+        s.process("\x1b[24;80H\u{2600}\u{fe0f}\x1b[23;80Hx\x1b[22;1Hrest of the chunk".as_bytes());
+        let snap = s.snapshot(10);
+        assert_eq!(snap.lines[21], "rest of the chunk");
+        assert_eq!(snap.lines[22], format!("{}x", " ".repeat(79)));
+        assert_eq!(snap.lines[23], "\u{2600}\u{fe0f}");
+        assert_eq!(snap.scrollback, vec![String::new()]);
+    }
+
     /// Captures every scrolled-off row both ways: `write_plain` (what the
     /// scrollback keeps) and `write_formatted_basic` with the SGR codes
     /// stripped (what it kept before the vendored addition).

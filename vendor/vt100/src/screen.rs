@@ -918,31 +918,58 @@ impl Screen {
 
     // if we already have a character in a cell, but adding a continuation
     // character widened the cell off the end of the row, we need to move the
-    // base character to the beginning of the next row
-    fn wrap_widened_cell(
+    // base character to the beginning of the next row. returns the position
+    // of the widened cell.
+    //
+    // termbridge patch: the character is taken out of its cell *before*
+    // col_wrap moves the cursor to the next row. at the bottom of the
+    // scroll region that move scrolls, and the cell is then one row up (or
+    // gone); 0.18.1 read and cleared old_pos after the scroll, so it lost
+    // the character and left the widened cell in the last column of the
+    // row above, with no room for its second half (writing over it then
+    // panicked in text_cleanup). and a screen one column wide has no room
+    // for a wide character at all (calculate_width drops those), so there
+    // the cell stays narrow instead of moving to a row it cannot fit in
+    // either (0.18.1 panicked in text_cleanup there too).
+    fn wrap_widened_cell<F>(
         &mut self,
         old_pos: crate::grid::Pos,
-        new_pos: crate::grid::Pos,
-    ) {
-        if new_pos.col == 0 {
-            let attrs = self.attrs;
-            let contents = self
-                .grid()
-                .drawing_cell(old_pos)
+        on_row: F,
+    ) -> crate::grid::Pos
+    where
+        F: FnMut(&crate::row::Row),
+    {
+        let attrs = self.attrs;
+        let size = self.grid().size();
+        if size.cols() < 2 {
+            self.grid_mut()
+                .drawing_cell_mut(old_pos)
                 .unwrap()
-                .contents()
-                .to_string();
+                .set_wide(false);
+            return old_pos;
+        }
+        // col_wrap(1, ..) moves to the next row exactly when the cursor is
+        // past the last column, i.e. the widened cell is in the last column
+        let contents = (self.grid().pos().col >= size.cols()).then(|| {
+            let cell = self.grid_mut().drawing_cell_mut(old_pos).unwrap();
+            let contents = cell.contents().to_string();
+            cell.clear(attrs);
+            contents
+        });
+        self.grid_mut().col_wrap(1, false, on_row);
+        // col_wrap always leaves self.grid().pos() on a valid cell,
+        // so .drawing_cell(new_pos).unwrap() will always be valid.
+        let new_pos = self.grid().pos();
+        if let Some(contents) = contents {
             self.grid_mut()
                 .drawing_cell_mut(new_pos)
                 .unwrap()
                 .set_contents(&contents, attrs);
-            self.grid_mut()
-                .drawing_cell_mut(old_pos)
-                .unwrap()
-                .clear(attrs);
             self.grid_mut().col_inc(2);
+            new_pos
         } else {
             self.grid_mut().col_inc(1);
+            old_pos
         }
     }
 
@@ -1155,14 +1182,7 @@ impl<CB: crate::Callbacks> WrappedScreen<CB> {
                 screen.grid().drawing_cell(base_pos).unwrap().is_wide();
             if !cell_was_wide && cell_is_wide {
                 let on_row = Self::on_row(screen, &mut self.callbacks);
-                screen.grid_mut().col_wrap(1, false, on_row);
-                // col_wrap always leaves self.grid().pos() on a valid cell,
-                // so .drawing_cell(new_pos).unwrap() will always be valid.
-                let new_pos = screen.grid().pos();
-                screen.wrap_widened_cell(base_pos, new_pos);
-                if new_pos.col == 0 {
-                    base_pos = new_pos;
-                }
+                base_pos = screen.wrap_widened_cell(base_pos, on_row);
             }
         }
 
