@@ -102,9 +102,12 @@ pub fn run_with_subsystems(
             .wrap(from_fn(move |req, next| {
                 auth::guard(door.clone(), req, next)
             }))
+            // The router tries resources in this order, and every REST
+            // path with a `{param}` costs a regex search: `/mcp`, the
+            // busiest path with the fewest routes, goes first.
+            .configure(mcp::http::routes)
             .configure(rest::routes)
             .configure(stream::routes)
-            .configure(mcp::http::routes)
             .configure(ui::routes)
             .default_service(web::to(rest::not_found))
     })
