@@ -17,18 +17,20 @@ pub struct ServerInfo;
 pub struct ServerInfoInput {}
 
 /// What `server_info` answers.
+// (The names are borrowed from the binary: no copies to make and free on
+// every call. Doc comments here are schema descriptions.)
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ServerInfoOutput {
     /// Always `termbridge`.
-    pub name: String,
+    pub name: &'static str,
     /// The server's version.
-    pub version: String,
+    pub version: &'static str,
     /// MCP protocol versions this server speaks, newest first.
-    pub mcp_protocol_versions: Vec<String>,
+    pub mcp_protocol_versions: &'static [&'static str],
     /// Seconds since the server started.
     pub uptime_seconds: u64,
     /// Names of the tools this server offers.
-    pub tools: Vec<String>,
+    pub tools: Vec<&'static str>,
     /// Each subsystem's state and restart count.
     pub subsystems: Vec<SubsystemStatus>,
 }
@@ -49,14 +51,11 @@ impl Tool for ServerInfo {
     fn call(ctx: ToolContext, _input: ServerInfoInput) -> ToolFuture<ServerInfoOutput> {
         Box::pin(async move {
             Ok(ServerInfoOutput {
-                name: env!("CARGO_PKG_NAME").to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                mcp_protocol_versions: SUPPORTED_PROTOCOL_VERSIONS
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect(),
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+                mcp_protocol_versions: SUPPORTED_PROTOCOL_VERSIONS,
                 uptime_seconds: ctx.subsystems.uptime().as_secs(),
-                tools: TOOLS.iter().map(|t| t.name.to_string()).collect(),
+                tools: TOOLS.iter().map(|t| t.name).collect(),
                 subsystems: ctx.subsystems.status(),
             })
         })
