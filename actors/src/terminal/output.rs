@@ -167,6 +167,8 @@ impl OutputLog {
                 pad: 0,
                 alt_screen: false,
                 events: Vec::new(),
+                #[cfg(test)]
+                fast_path: true,
             },
         }
     }
@@ -298,6 +300,10 @@ struct Cleaner {
     pad: usize,
     alt_screen: bool,
     events: Vec<LogEvent>,
+    /// Tests only: `false` sends every printed character through the
+    /// general path (`print_general`), so a test can check both agree.
+    #[cfg(test)]
+    fast_path: bool,
 }
 
 fn is_char_start(b: u8) -> bool {
@@ -305,6 +311,18 @@ fn is_char_start(b: u8) -> bool {
 }
 
 impl Cleaner {
+    /// Whether `print` may take its fast path (always, outside tests).
+    #[cfg(not(test))]
+    #[inline(always)]
+    fn fast_path(&self) -> bool {
+        true
+    }
+
+    #[cfg(test)]
+    fn fast_path(&self) -> bool {
+        self.fast_path
+    }
+
     fn end(&self) -> u64 {
         self.start + self.buf.len() as u64
     }
@@ -468,15 +486,40 @@ fn first_param(params: &vte::Params, default: u16) -> u16 {
     }
 }
 
-impl vte::Perform for Cleaner {
-    #[inline]
-    fn print(&mut self, c: char) {
+impl Cleaner {
+    /// `print` for everything its fast path does not take.
+    #[inline(never)]
+    fn print_general(&mut self, c: char) {
         // DEL, and C1 controls that `vte` prints rather than executes when
         // their UTF-8 form was split across two reads (it executes them
         // otherwise), are dropped like the other controls.
         if !self.alt_screen && !matches!(c, '\x7f' | '\u{80}'..='\u{9f}') {
             self.put(c);
         }
+    }
+}
+
+impl vte::Perform for Cleaner {
+    #[inline]
+    fn print(&mut self, c: char) {
+        // Fast path, for most output: printable ASCII appended to the line
+        // (the cursor at its end, no columns to pad) outside the alternate
+        // screen, where it does not fill the line to `max_line`. That is
+        // what `put` does for it, without its other cases: inlined into
+        // vte's loop instead of a call per character (saving and restoring
+        // six registers each time was most of `put`'s time).
+        if (' '..='~').contains(&c)
+            && self.pad == 0
+            && self.cursor == self.line.len()
+            && self.line.len() + 1 < self.max_line
+            && !self.alt_screen
+            && self.fast_path()
+        {
+            self.line.push(c);
+            self.cursor += 1;
+            return;
+        }
+        self.print_general(c);
     }
 
     fn execute(&mut self, byte: u8) {
@@ -984,6 +1027,116 @@ mod tests {
         let mut log = OutputLog::with_capacity(1000);
         log.feed(b"\x1b[65535C\x1b[65535@x\x1b[65535P\x1b[65535X\x1b[65535D\n");
         assert!(log.read(0, usize::MAX).text.len() <= 1001);
+    }
+
+    /// Differential test of `print`'s fast path: two logs get the same
+    /// random streams cut into the same chunks, one with the fast path (the
+    /// default), one sending every character through `print_general`; after
+    /// every chunk their events, committed text, unfinished line, offsets
+    /// and alternate-screen flag must agree. The streams mix ASCII runs with
+    /// what the fast path must step aside for: the cursor moved into the
+    /// line (`\r`, backspace, `CSI D/G`) or past its end (`CSI C`, `CSI 2K`),
+    /// the alternate screen, lines reaching `max_line` (small capacities),
+    /// DEL, C1, tabs, multi-byte characters, edits and OSC events.
+    #[test]
+    fn fast_path_matches_the_general_path() {
+        let fragments: &[&[u8]] = &[
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b"\x08",
+            b"\x08\x08\x08",
+            b"\t",
+            b"\x7f",
+            b"\xc2\x85",
+            b"\x00\x07",
+            "\u{e9}".as_bytes(),
+            "\u{65e5}\u{672c}".as_bytes(),
+            "\u{1f389}".as_bytes(),
+            b"\x1b[K",
+            b"\x1b[1K",
+            b"\x1b[2K",
+            b"\x1b[31m",
+            b"\x1b[?1049h",
+            b"\x1b[?1049l",
+            b"\x1b[?47h",
+            b"\x1b[?47l",
+            b"\x1bc",
+            b"\x1b]133;A\x07",
+            b"\x1b]0;t\x07",
+            b"\x1b]133;D;0\x1b\\",
+        ];
+        let csi_finals = b"DCG`@PX";
+        let mut seed: u64 = 0x6A09_E667_F3BC_C908;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..1500 {
+            let capacity = match next() % 4 {
+                0 => DEFAULT_CAPACITY,
+                _ => 1 + (next() % 120) as usize,
+            };
+            let mut fast = OutputLog::with_capacity(capacity);
+            let mut general = OutputLog::with_capacity(capacity);
+            general.state.fast_path = false;
+            let mut input = Vec::new();
+            for step in 0..12 {
+                let mut chunk = Vec::new();
+                for _ in 0..1 + next() % 20 {
+                    match next() % 10 {
+                        0..=3 => {
+                            for _ in 0..1 + next() % 70 {
+                                chunk.push(b' ' + (next() % 95) as u8);
+                            }
+                        }
+                        4 => {
+                            let n = next() % 12;
+                            let fin = csi_finals[(next() % csi_finals.len() as u64) as usize];
+                            chunk.extend_from_slice(format!("\x1b[{n}").as_bytes());
+                            chunk.push(fin);
+                        }
+                        _ => {
+                            let f = fragments[(next() % fragments.len() as u64) as usize];
+                            chunk.extend_from_slice(f);
+                        }
+                    }
+                }
+                input.extend_from_slice(&chunk);
+                let cut = (next() % (chunk.len() as u64 + 1)) as usize;
+                for part in [&chunk[..cut], &chunk[cut..]] {
+                    let (a, b) = (fast.feed(part), general.feed(part));
+                    let context = || {
+                        format!(
+                            "case {case}, step {step}, capacity {capacity}, input {:?}",
+                            String::from_utf8_lossy(&input)
+                        )
+                    };
+                    assert_eq!(a, b, "events: {}", context());
+                    assert_eq!(
+                        fast.read(0, usize::MAX),
+                        general.read(0, usize::MAX),
+                        "{}",
+                        context()
+                    );
+                    assert_eq!(fast.pending_line(), general.pending_line(), "{}", context());
+                    assert_eq!(
+                        (fast.start(), fast.end(), fast.alt_screen()),
+                        (general.start(), general.end(), general.alt_screen()),
+                        "{}",
+                        context()
+                    );
+                    assert_eq!(
+                        (fast.state.cursor, fast.state.pad),
+                        (general.state.cursor, general.state.pad),
+                        "{}",
+                        context()
+                    );
+                }
+            }
+        }
     }
 
     /// Random bytes and random reads never panic, and reads stay consistent.
