@@ -228,15 +228,13 @@ fn health_ok(addr: SocketAddr) -> bool {
 }
 
 fn main() {
-    let flags = Flags::parse();
-    if flags.filtered {
-        println!("load: skipped (a test filter was given)");
+    let Some(flags) = Flags::parse("load") else {
         return;
-    }
-    let (warmup, duration) = match (flags.smoke, flags.quick) {
-        (true, _) => (Duration::from_millis(200), Duration::from_millis(800)),
-        (false, true) => (Duration::from_millis(500), Duration::from_secs(2)),
-        (false, false) => (Duration::from_secs(2), Duration::from_secs(10)),
+    };
+    let (warmup, duration) = if flags.quick {
+        (Duration::from_millis(500), Duration::from_secs(2))
+    } else {
+        (Duration::from_secs(2), Duration::from_secs(10))
     };
     let duration = flags
         .option("duration")
@@ -289,6 +287,7 @@ fn main() {
             Some(POST64),
         );
         report(&flags, header, &bench.rows, Value::Null);
+        fail_on_errors(&bench.rows);
         return;
     }
 
@@ -437,6 +436,22 @@ fn main() {
     let runs = if flags.quick { 3 } else { 10 };
     let start = startup(runs);
     report(&flags, header, &bench.rows, start);
+    fail_on_errors(&bench.rows);
+}
+
+/// Ends with a failure when requests failed (transport errors, non-2xx
+/// answers): such a run's numbers are not worth reading, and CI runs this
+/// bench (scripts/test.sh) to see every scenario work.
+fn fail_on_errors(rows: &[Row]) {
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.result.errors > 0)
+        .map(|r| r.scenario.as_str())
+        .collect();
+    if !failed.is_empty() {
+        eprintln!("load: requests failed in: {}", failed.join("; "));
+        std::process::exit(1);
+    }
 }
 
 fn report(flags: &Flags, header: Value, rows: &[Row], startup: Value) {

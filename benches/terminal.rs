@@ -774,16 +774,10 @@ impl Plan {
 }
 
 fn main() {
-    let flags = Flags::parse();
-    if flags.filtered {
-        println!("terminal: skipped (a test filter was given)");
+    let Some(flags) = Flags::parse("terminal") else {
         return;
-    }
-    let by_mode = |smoke: usize, quick: usize, full: usize| match (flags.smoke, flags.quick) {
-        (true, _) => smoke,
-        (false, true) => quick,
-        (false, false) => full,
     };
+    let by_mode = |quick: usize, full: usize| if flags.quick { quick } else { full };
     let number = |name: &str, default: usize| {
         flags
             .option(name)
@@ -791,11 +785,11 @@ fn main() {
             .unwrap_or(default)
     };
     let limit = common::raise_nofile_limit();
-    let wanted = number("sessions", by_mode(10, 100, 1000));
+    let wanted = number("sessions", by_mode(100, 1000));
     let plan = Plan {
-        mb: number("size-mb", by_mode(2, 20, 200)),
+        mb: number("size-mb", by_mode(20, 200)),
         runs: if flags.quick { 1 } else { 3 },
-        trips: number("iterations", by_mode(20, 100, 1000)),
+        trips: number("iterations", by_mode(100, 1000)),
         // Each session holds a few descriptors; keep well inside the limit.
         sessions: wanted.min((limit as usize).saturating_sub(256) / 8).max(1),
         tmux: have("tmux"),

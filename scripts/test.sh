@@ -9,11 +9,13 @@
 # venv with the official MCP SDK), exports TERMBRIDGE_TEST_PYTHON (the venv's
 # python, which the Rust tests use to run tests/py/*.py), then runs
 # `cargo test --workspace --all-targets "$@"`. `--all-targets` does not include
-# doctests, so without extra arguments `cargo test --workspace --doc` runs too.
-# It does include the benchmarks: run without `--bench`, benches/load.rs and
-# benches/terminal.rs make one short smoke run (their `--quick` mode with
-# smaller inputs, debug build, no thresholds; about a minute together), so
-# CI checks they work without compiling them again in release (BENCHMARKS.md).
+# doctests, so without extra arguments `cargo test --workspace --doc` runs too,
+# and then the load and terminal benchmarks once in their quick mode
+# (`cargo bench --bench load -- --quick`, same for terminal: release build,
+# a minute or two each, tables printed, no thresholds; a bench that fails or
+# panics fails the run). `--all-targets` builds the bench binaries too, but
+# without `--bench` they stop at once (BENCHMARKS.md, "Benchmarks in CI").
+# A test filter or extra arguments skip the doctests and the benchmarks.
 # Build output goes to $CARGO_TARGET_DIR when set (cargo reads it), else target/.
 set -euo pipefail
 
@@ -35,4 +37,6 @@ echo "test.sh: target dir: ${CARGO_TARGET_DIR:-$ROOT/target (default)}" >&2
 cargo test --workspace --all-targets "$@"
 if (($# == 0)); then
     cargo test --workspace --doc
+    cargo bench --bench load -- --quick
+    cargo bench --bench terminal -- --quick
 fi

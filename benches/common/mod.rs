@@ -4,10 +4,10 @@
 //! and starting termbridge (in-process or as the release binary).
 //!
 //! Modes: `cargo bench --bench NAME` passes `--bench` (full run);
-//! `-- --quick` makes a short run (under 2 minutes); `cargo test
-//! --all-targets` runs the bench binaries without `--bench`, which is a smoke
-//! run: quick mode with smaller sizes (debug build), so CI exercises every
-//! scenario once without compiling the benches a second time in release.
+//! `-- --quick` makes a short run (under 2 minutes). `cargo test
+//! --all-targets` builds the bench binaries and runs them without `--bench`:
+//! then they stop at once, since CI runs each one's quick mode in release
+//! (`scripts/test.sh`; BENCHMARKS.md, "Benchmarks in CI").
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener};
@@ -29,30 +29,31 @@ pub const TOKEN: &str = "bench-token-0123456789abcdef";
 /// How a bench binary was asked to run.
 #[derive(Debug, Clone)]
 pub struct Flags {
-    /// Short run (`--quick`, and always under `cargo test`).
+    /// Short run (`--quick`).
     pub quick: bool,
-    /// Run by `cargo test` (no `--bench`): quick, with smoke-sized inputs.
-    pub smoke: bool,
     /// Print JSON instead of the table.
     pub json: bool,
     /// Other `--name value` options.
     pub options: Vec<(String, String)>,
-    /// A test-name filter was given to `cargo test` (scripts/test.sh FILTER):
-    /// the smoke run is skipped.
-    pub filtered: bool,
 }
 
 impl Flags {
-    /// Reads the command line.
-    pub fn parse() -> Flags {
+    /// Reads the command line; `None` when the binary was not started by
+    /// `cargo bench` (no `--bench`: `cargo test --all-targets` only checks
+    /// that it builds and starts), after saying so.
+    pub fn parse(bench_name: &str) -> Option<Flags> {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let bench = args.iter().any(|a| a == "--bench");
+        if !args.iter().any(|a| a == "--bench") {
+            println!(
+                "{bench_name}: not run under cargo test; scripts/test.sh runs \
+                 `cargo bench --bench {bench_name} -- --quick` (BENCHMARKS.md)"
+            );
+            return None;
+        }
         let mut flags = Flags {
-            quick: !bench || args.iter().any(|a| a == "--quick"),
-            smoke: !bench,
+            quick: args.iter().any(|a| a == "--quick"),
             json: args.iter().any(|a| a == "--json"),
             options: Vec::new(),
-            filtered: false,
         };
         let mut it = args.iter().peekable();
         while let Some(arg) = it.next() {
@@ -65,11 +66,9 @@ impl Flags {
                         .options
                         .push((name.to_string(), it.next().cloned().unwrap_or_default()));
                 }
-            } else if !bench {
-                flags.filtered = true;
             }
         }
-        flags
+        Some(flags)
     }
 
     /// The value of `--name`.
@@ -83,11 +82,7 @@ impl Flags {
 
     /// A mode label for the output.
     pub fn mode(&self) -> &'static str {
-        match (self.smoke, self.quick) {
-            (true, _) => "smoke",
-            (false, true) => "quick",
-            (false, false) => "full",
-        }
+        if self.quick { "quick" } else { "full" }
     }
 }
 
