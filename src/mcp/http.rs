@@ -133,20 +133,31 @@ async fn post(req: HttpRequest, payload: web::Payload, state: web::Data<AppState
             );
         }
     };
+    // A single message is classified once, here.
+    let posted = match message {
+        Value::Array(batch) => Posted::Batch(batch),
+        single => Posted::Single(classify(&single)),
+    };
     // `initialize` starts a session, so it is judged before session lookup.
-    if let Ok(Incoming::Request { id, method, params }) = classify(&message)
+    if let Posted::Single(Ok(Incoming::Request { id, method, params })) = &posted
         && method == "initialize"
     {
-        return initialize(&state, &principal, id, params).await;
+        return initialize(&state, &principal, id.clone(), params.clone()).await;
     }
     let exchange = match exchange(&state, &req, principal) {
         Ok(x) => x,
         Err(fault) => return fault.response(),
     };
-    match message {
-        Value::Array(batch) => post_batch(&state, &exchange, batch).await,
-        single => post_single(&req, &state, &exchange, single).await,
+    match posted {
+        Posted::Batch(batch) => post_batch(&state, &exchange, batch).await,
+        Posted::Single(single) => post_single(&req, &state, &exchange, single).await,
     }
+}
+
+/// The body of a POST: a batch, or one message as [`classify`] read it.
+enum Posted {
+    Batch(Vec<Value>),
+    Single(Result<Incoming, (Value, String)>),
 }
 
 async fn initialize(
@@ -188,7 +199,7 @@ async fn post_single(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     exchange: &Exchange,
-    message: Value,
+    message: Result<Incoming, (Value, String)>,
 ) -> HttpResponse {
     let with_session = |mut response: HttpResponse| {
         if let Some(id) = &exchange.session
@@ -200,7 +211,7 @@ async fn post_single(
         }
         response
     };
-    match classify(&message) {
+    match message {
         Err((id, why)) => refuse(StatusCode::BAD_REQUEST, id, codes::INVALID_REQUEST, why),
         Ok(Incoming::Notification { method, params }) => {
             notification(state, exchange, &method, &params);

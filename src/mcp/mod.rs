@@ -378,7 +378,7 @@ async fn call_tool(
     state: &AppState,
     principal: &Principal,
     id: Value,
-    params: Value,
+    mut params: Value,
     progress: Progress,
     cancel: CancellationToken,
 ) -> Reply {
@@ -397,9 +397,8 @@ async fn call_tool(
         ));
     };
     let arguments = params
-        .get("arguments")
-        .cloned()
-        .unwrap_or(Value::Object(Map::new()));
+        .get_mut("arguments")
+        .map_or(Value::Object(Map::new()), Value::take);
     let outcome = match (def.check_input)(arguments) {
         Ok(args) => dispatch::call(state, def, args, principal.clone(), progress, cancel).await,
         Err(e) => Err(e),
