@@ -114,6 +114,13 @@ pub struct Redactor {
     /// them matches, so text with nothing to hide (nearly all of it) is
     /// neither copied nor scanned once per pattern.
     any_pattern: RegexSet,
+    /// No pattern looks at where its text starts or ends (`^`, `$`, `\A`,
+    /// `\z`, CRLF mode). Then a pattern matching inside one string also
+    /// matches inside several strings joined by `\n` (a line break looks
+    /// like the edge of a text to `(?m)^`, `(?m)$` and `\b`), and one pass
+    /// over all the strings of an answer can tell that none of them has
+    /// anything to hide — several times cheaper than a pass per string.
+    joinable: bool,
     literals: Vec<String>,
 }
 
@@ -132,12 +139,14 @@ impl Redactor {
         }
         let any_pattern =
             RegexSet::new(&sources).map_err(|e| format!("invalid redact pattern: {e}"))?;
+        let joinable = sources.iter().all(|p| !looks_at_text_edges(p));
         let mut literals: Vec<String> = literals.into_iter().filter(|l| l.len() >= 4).collect();
         // Longest first, so a secret containing another is hidden whole.
         literals.sort_by_key(|l| std::cmp::Reverse(l.len()));
         Ok(Redactor {
             patterns,
             any_pattern,
+            joinable,
             literals,
         })
     }
@@ -179,8 +188,36 @@ impl Redactor {
         Cow::Owned(out)
     }
 
+    /// True when several strings may be checked at once: joined, each
+    /// followed by `\n`, and given to [`hides_nothing_in_joined`](Self::hides_nothing_in_joined).
+    pub fn checks_joined_strings(&self) -> bool {
+        self.joinable
+    }
+
+    /// Whether `joined` — strings each followed by `\n` — holds nothing to
+    /// hide; then [`redact_cow`](Self::redact_cow) leaves each of those
+    /// strings as it is. Only meaningful when
+    /// [`checks_joined_strings`](Self::checks_joined_strings). Each pattern
+    /// runs on its own here: on a long text its own literal prefilter beats
+    /// the set's.
+    pub fn hides_nothing_in_joined(&self, joined: &str) -> bool {
+        !self.literals.iter().any(|l| joined.contains(l.as_str()))
+            && !self.patterns.iter().any(|re| re.is_match(joined))
+    }
+
     /// Redacts every string inside a JSON value, in place.
     pub fn redact_json(&self, value: &mut Value) {
+        if self.joinable {
+            let mut joined = String::new();
+            join_strings(value, &mut joined);
+            if self.hides_nothing_in_joined(&joined) {
+                return;
+            }
+        }
+        self.redact_each(value);
+    }
+
+    fn redact_each(&self, value: &mut Value) {
         match value {
             Value::String(s) => {
                 if let Cow::Owned(redacted) = self.redact_cow(s)
@@ -189,10 +226,39 @@ impl Redactor {
                     *s = redacted;
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_each(v)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.redact_each(v)),
             _ => {}
         }
+    }
+}
+
+/// Whether `pattern` asserts the start or end of its text (`^`, `$`, `\A`,
+/// `\z`, or line edges in CRLF mode); true when it cannot be parsed.
+fn looks_at_text_edges(pattern: &str) -> bool {
+    use regex_syntax::hir::Look;
+    match regex_syntax::parse(pattern) {
+        Ok(hir) => {
+            let looks = hir.properties().look_set();
+            [Look::Start, Look::End, Look::StartCRLF, Look::EndCRLF]
+                .into_iter()
+                .any(|look| looks.contains(look))
+        }
+        Err(_) => true,
+    }
+}
+
+/// Appends every string value inside `value` (not object keys, which are
+/// never redacted) to `out`, each followed by a line break.
+fn join_strings(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|v| join_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| join_strings(v, out)),
+        _ => {}
     }
 }
 
@@ -332,6 +398,99 @@ mod tests {
         let mut v = serde_json::json!({"a": ["password=x1"], "b": 3});
         r.redact_json(&mut v);
         assert_eq!(v, serde_json::json!({"a": ["password=[REDACTED]"], "b": 3}));
+    }
+
+    #[test]
+    fn only_patterns_anchored_at_text_edges_stop_the_joined_check() {
+        let joinable = |p: &str| {
+            Redactor::new(&[p.to_string()], vec![])
+                .unwrap()
+                .checks_joined_strings()
+        };
+        assert!(Redactor::new(&[], vec![]).unwrap().checks_joined_strings());
+        for p in [r"\bkey\b", r"(?m)^pw\d+$", r"[^$^]x", r"\B-\d"] {
+            assert!(joinable(p), "{p}");
+        }
+        for p in [
+            r"^secret",
+            r"secret$",
+            r"\Asecret",
+            r"x\z",
+            r"(?Rm)^x",
+            r"(?Rm)x$",
+        ] {
+            assert!(!joinable(p), "{p}");
+        }
+    }
+
+    /// Strings built from fragments that do and do not hold secrets.
+    fn secretish() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let fragment = prop::sample::select(vec![
+            "password=",
+            "Token: ",
+            "s3cret",
+            "$HOME",
+            "\"",
+            "'",
+            " ",
+            "\n",
+            "\r",
+            "\t",
+            "é",
+            "key",
+            "-7",
+            "pw12",
+            "AKIAABCDEFGHIJKLMNOP",
+            "Bearer ",
+            "abc.def.ghi",
+            "hunter2-long",
+            "hunter2",
+            "sk-abcd1234",
+            "secret",
+            "x",
+        ]);
+        prop::collection::vec(fragment, 0..8).prop_map(|parts| parts.concat())
+    }
+
+    fn secretish_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            secretish().prop_map(Value::String),
+            any::<i32>().prop_map(Value::from),
+            Just(Value::Null),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(secretish(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// `redact_json` hides exactly what redacting each string alone
+        /// hides, whether the joined check applies or not.
+        #[test]
+        fn redact_json_equals_redacting_each_string(value in secretish_json()) {
+            static REDACTORS: std::sync::OnceLock<Vec<Redactor>> = std::sync::OnceLock::new();
+            let redactors = REDACTORS.get_or_init(|| {
+                [r"sk-[a-z0-9]{8}", r"(?m)^pw\d+$", r"\bkey\b", r"^secret$", r"x\z"]
+                    .iter()
+                    .map(|p| Redactor::new(&[p.to_string()], vec!["hunter2-long".into()]).unwrap())
+                    .collect()
+            });
+            for r in redactors {
+                let mut expected = value.clone();
+                r.redact_each(&mut expected);
+                let mut got = value.clone();
+                r.redact_json(&mut got);
+                proptest::prop_assert_eq!(&got, &expected, "patterns {:?}", r.patterns);
+            }
+        }
     }
 
     #[test]

@@ -8,11 +8,16 @@
 //! cost (BENCHMARKS.md).
 //!
 //! Objects are written in place as they come; one whose fields were not in
-//! sorted order is rewritten once it ends. Anything this writer does not
-//! handle (map keys other than strings, characters and integers; 128-bit
-//! numbers; serde_json's private raw-value and number types) is an error,
-//! and the caller then takes the `Value` path, which gives the same bytes or
-//! the same error as always.
+//! sorted order is rewritten once it ends. Strings are written as they are
+//! while all of them are gathered, and one check of them all (see
+//! [`Redactor::checks_joined_strings`]) usually finds nothing to hide;
+//! otherwise, or when the patterns do not allow that check, the value is
+//! written again with each string redacted on its own.
+//!
+//! Anything this writer does not handle (map keys other than strings,
+//! characters and integers; 128-bit numbers; serde_json's private raw-value
+//! and number types) is an error, and the caller then takes the `Value`
+//! path, which gives the same bytes or the same error as always.
 
 use std::borrow::Cow;
 
@@ -23,14 +28,16 @@ use crate::access::Redactor;
 
 /// `value` as compact JSON with sorted object keys and redacted strings.
 pub fn to_json<T: Serialize + ?Sized>(value: &T, redactor: &Redactor) -> Result<String, Error> {
-    let mut writer = Writer {
-        out: Vec::with_capacity(1024),
-        redactor,
-    };
+    if redactor.checks_joined_strings() {
+        let mut writer = Writer::new(redactor, Some(String::with_capacity(512)));
+        value.serialize(&mut writer)?;
+        if redactor.hides_nothing_in_joined(writer.joined.as_deref().unwrap_or_default()) {
+            return writer.finish();
+        }
+    }
+    let mut writer = Writer::new(redactor, None);
     value.serialize(&mut writer)?;
-    // Everything written is valid UTF-8: JSON punctuation, numbers, and
-    // strings escaped by serde_json.
-    String::from_utf8(writer.out).map_err(ser::Error::custom)
+    writer.finish()
 }
 
 /// The error that sends a value down the `Value` path.
@@ -41,16 +48,39 @@ fn unsupported(what: &str) -> Error {
 struct Writer<'r> {
     out: Vec<u8>,
     redactor: &'r Redactor,
+    /// `Some`: strings are written unredacted and gathered here, each
+    /// followed by `\n`, for one check at the end. `None`: each string is
+    /// redacted as it is written.
+    joined: Option<String>,
 }
 
-impl Writer<'_> {
+impl<'r> Writer<'r> {
+    fn new(redactor: &'r Redactor, joined: Option<String>) -> Writer<'r> {
+        Writer {
+            out: Vec::with_capacity(1024),
+            redactor,
+            joined,
+        }
+    }
+
+    fn finish(self) -> Result<String, Error> {
+        // Everything written is valid UTF-8: JSON punctuation, numbers, and
+        // strings escaped by serde_json.
+        String::from_utf8(self.out).map_err(ser::Error::custom)
+    }
+
     /// A leaf value as serde_json writes it.
     fn leaf<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         serde_json::to_writer(&mut self.out, value)
     }
 
-    /// A string value: redacted, then escaped.
+    /// A string value: gathered or redacted, then escaped.
     fn string(&mut self, text: &str) -> Result<(), Error> {
+        if let Some(joined) = &mut self.joined {
+            joined.push_str(text);
+            joined.push('\n');
+            return self.leaf(text);
+        }
         let redacted = self.redactor.redact_cow(text);
         self.leaf(redacted.as_ref())
     }
@@ -587,9 +617,22 @@ mod tests {
         v.to_string()
     }
 
+    /// One redactor whose patterns allow the joined check, one whose
+    /// pattern (anchored at the text's start) does not.
+    fn redactors() -> &'static [Redactor; 2] {
+        static REDACTORS: std::sync::OnceLock<[Redactor; 2]> = std::sync::OnceLock::new();
+        REDACTORS.get_or_init(|| {
+            let anchored =
+                Redactor::new(&[r"^hunter\d".to_string()], vec!["hunter2-long".into()]).unwrap();
+            assert!(redactor().checks_joined_strings() && !anchored.checks_joined_strings());
+            [redactor(), anchored]
+        })
+    }
+
     fn same_bytes<T: Serialize + ?Sized>(value: &T) {
-        let r = redactor();
-        assert_eq!(to_json(value, &r).unwrap(), by_value(value, &r));
+        for r in redactors() {
+            assert_eq!(to_json(value, r).unwrap(), by_value(value, r));
+        }
     }
 
     #[derive(Serialize)]
@@ -744,6 +787,10 @@ mod tests {
         for scalar in [json!(null), json!("sk-abcd1234"), json!(-1), json!(0.5)] {
             same_bytes(&scalar);
         }
+        // Each string is checked within its own edges: `\b` before
+        // `password` holds at the start of a string, whatever came before.
+        same_bytes(&["a", "password=b"]);
+        same_bytes(&json!({"a": "x", "b": "token: y"}));
         same_bytes(&Unit);
         same_bytes(&Shape::Dot);
         same_bytes(&Vec::<u8>::new());
@@ -830,10 +877,11 @@ mod tests {
             entries in prop::collection::vec((text(), value()), 0..8),
             floats in prop::collection::vec(any::<f32>(), 0..4),
         ) {
-            let r = redactor();
             let map = Entries(entries);
-            prop_assert_eq!(to_json(&map, &r).unwrap(), by_value(&map, &r));
-            prop_assert_eq!(to_json(&floats, &r).unwrap(), by_value(&floats, &r));
+            for r in redactors() {
+                prop_assert_eq!(to_json(&map, r).unwrap(), by_value(&map, r));
+                prop_assert_eq!(to_json(&floats, r).unwrap(), by_value(&floats, r));
+            }
         }
     }
 }
