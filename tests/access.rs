@@ -4,11 +4,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{TestServer, client};
 use serde_json::{Value, json};
-use termbridge::access::Grant;
 use termbridge::tools::Scope;
 
 const READER: &str = "reader-token-0123456789abcdef";
@@ -17,18 +14,8 @@ const SECRET: &str = "s3cr3t-Value-42";
 
 fn server_with_access(audit: Option<std::path::PathBuf>) -> TestServer {
     TestServer::start_with(|c| {
-        c.access.grants.push(Arc::new(Grant {
-            name: "reader".into(),
-            token: READER.into(),
-            scope: Scope::Read,
-            sessions: None,
-        }));
-        c.access.grants.push(Arc::new(Grant {
-            name: "builder".into(),
-            token: BUILDER.into(),
-            scope: Scope::Control,
-            sessions: Some(vec!["build-*".into()]),
-        }));
+        common::add_token(c, "reader", READER, Scope::Read, None);
+        common::add_token(c, "builder", BUILDER, Scope::Control, Some(&["build-*"]));
         c.access.secrets.insert("DB_PASSWORD".into(), SECRET.into());
         c.access.audit_log = audit;
         c.access = c

@@ -7,13 +7,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TOKEN, TestServer};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use termbridge::access::Grant;
 use termbridge::tools::Scope;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -30,18 +28,8 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 fn server() -> TestServer {
     TestServer::start_with(|c| {
-        c.access.grants.push(Arc::new(Grant {
-            name: "reader".into(),
-            token: READER.into(),
-            scope: Scope::Read,
-            sessions: None,
-        }));
-        c.access.grants.push(Arc::new(Grant {
-            name: "others".into(),
-            token: OTHERS.into(),
-            scope: Scope::Control,
-            sessions: Some(vec!["others-*".into()]),
-        }));
+        common::add_token(c, "reader", READER, Scope::Read, None);
+        common::add_token(c, "others", OTHERS, Scope::Control, Some(&["others-*"]));
     })
 }
 

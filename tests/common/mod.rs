@@ -35,6 +35,26 @@ pub struct TestServer {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Adds a token to `config`: `scope` for the sessions named by `sessions`
+/// (globs; `None` = all).
+pub fn add_token(
+    config: &mut Config,
+    name: &str,
+    token: &str,
+    scope: termbridge::tools::Scope,
+    sessions: Option<&[&str]>,
+) {
+    config
+        .access
+        .grants
+        .push(std::sync::Arc::new(termbridge::access::Grant {
+            name: name.into(),
+            token: token.into(),
+            scope,
+            sessions: sessions.map(|s| s.iter().map(|p| p.to_string()).collect()),
+        }));
+}
+
 impl TestServer {
     /// Starts a server with the default test configuration.
     pub fn start() -> TestServer {
